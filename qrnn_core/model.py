@@ -1,0 +1,159 @@
+"""The QRNN model: input Linear -> quantum layer -> output Linear."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .circuit import angles_per_step, check_n_qubits
+from .estimators import Plan, check_epsilon, check_method, check_spsa_samples, input_angles, make_estimator
+from .simulate import check_backend, check_shots, simulate, torch_device
+
+# Rows per simulator call on the torch backend: bounds memory for large plans.
+TORCH_CHUNK_ROWS = 8192
+
+
+@dataclass
+class QRNNConfig:
+    """Everything that defines a QRNN and how its gradient is estimated."""
+
+    n_qubits: int = 8
+    in_dim: int = 1
+    out_dim: int = 2
+    context_length: int = 1
+    repeat_blocks: int = 1
+    backend: str = "torch"
+    shots: int | None = None
+    device: str = "cpu"
+    method: str = "spsa"
+    epsilon: float = 0.1
+    spsa_samples: int = 2
+    precision: str = "single"
+
+    def __post_init__(self) -> None:
+        check_n_qubits(self.n_qubits)
+        for name in ("in_dim", "out_dim", "context_length", "repeat_blocks"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_backend(self.backend)
+        check_shots(self.shots)
+        check_method(self.method)
+        check_epsilon(self.epsilon)
+        check_spsa_samples(self.spsa_samples)
+        if self.precision not in ("single", "double"):
+            raise ValueError(f"precision must be 'single' or 'double', got {self.precision!r}")
+        if self.method == "exact" and (self.backend != "torch" or self.shots is not None):
+            raise ValueError(
+                f"method 'exact' differentiates the torch simulator and needs backend='torch' with shots=None; "
+                f"got backend={self.backend!r}, shots={self.shots!r}"
+            )
+        if self.backend == "torch":
+            torch_device(self.device)
+        make_estimator(self.method, self.n_qubits, self.epsilon, self.spsa_samples, self.repeat_blocks)
+
+    @property
+    def n_angles(self) -> int:
+        return angles_per_step(self.n_qubits)
+
+    @property
+    def n_outcomes(self) -> int:
+        return 2 ** (self.n_qubits // 2)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _EstimatedLayer(torch.autograd.Function):
+    """Quantum layer whose backward pass uses a planned estimator instead of autograd."""
+
+    @staticmethod
+    def forward(ctx, weight, bias, features, model: "QRNN"):  # noqa: D102
+        angles = input_angles(weight, bias, features)
+        plan = model.estimator.plan(weight, bias, features, model.generator)
+        probs = model.evaluate(torch.cat([angles.unsqueeze(0), plan.angles]).flatten(0, 1))
+        probs = probs.reshape(plan.angles.shape[0] + 1, *angles.shape[:2], -1)
+        model.circuit_evaluations += plan.evaluations
+        ctx.plan, ctx.points = plan, probs[1:]
+        return probs[0]
+
+    @staticmethod
+    def backward(ctx, g):  # noqa: D102
+        plan: Plan = ctx.plan
+        d_weight, d_bias = plan.combine(ctx.points, g)
+        return d_weight, d_bias, None, None
+
+
+class QRNN(nn.Module):
+    """Quantum recurrent network: features (B, T, in_dim * context_length) -> (B, T, out_dim).
+
+    The input layer maps each step's features to the circuit's ``P`` angles; the output
+    layer maps each step's ``2**(n/2)``-outcome distribution to the targets. A forward
+    pass over a batch is one batched simulator call (plus, in training, the estimator's
+    points in the same call).
+    """
+
+    def __init__(self, config: QRNNConfig | None = None, seed: int | None = None):
+        super().__init__()
+        config = config or QRNNConfig()
+        self.config = config
+        self.estimator = make_estimator(
+            config.method, config.n_qubits, config.epsilon, config.spsa_samples, config.repeat_blocks
+        )
+        self.generator = torch.Generator()
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(seed)
+        self.circuit_evaluations = 0
+        n_features = config.in_dim * config.context_length
+        self.input_layer = nn.Linear(n_features, config.n_angles)
+        self.output_layer = nn.Linear(config.n_outcomes, config.out_dim)
+        self.reset_parameters()
+        if config.precision == "double":
+            self.double()
+        if config.backend == "torch":
+            self.to(torch_device(config.device))
+
+    def reset_parameters(self) -> None:
+        """The seed study's initialisation (uniform input weights scaled by pi, output bias 0.5)."""
+        c = self.config
+        scale = math.pi / (c.context_length * c.repeat_blocks * c.in_dim)
+        limit = 2 * math.sqrt(6 / c.n_outcomes)
+        with torch.no_grad():
+            self.input_layer.weight.uniform_(-scale, scale, generator=self.generator)
+            self.input_layer.bias.uniform_(-scale / 2, scale / 2, generator=self.generator)
+            self.output_layer.weight.uniform_(-limit, limit, generator=self.generator)
+            self.output_layer.bias.fill_(0.5)
+
+    def evaluate(self, angles: torch.Tensor) -> torch.Tensor:
+        """Readout distributions for angles (N, T, P) on the configured simulator."""
+        c = self.config
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator)) if c.shots or c.backend == "aer" else None
+        if c.backend != "torch":
+            return simulate(angles.detach(), c.backend, c.shots, c.device, seed, c.n_qubits, c.repeat_blocks).to(angles)
+        chunks = [
+            simulate(part, "torch", c.shots, c.device, None if seed is None else seed + i, c.n_qubits, c.repeat_blocks)
+            for i, part in enumerate(angles.split(TORCH_CHUNK_ROWS))
+        ]
+        return torch.cat(chunks)
+
+    def quantum_layer(self, features: torch.Tensor) -> torch.Tensor:
+        """Per-step distributions (B, T, M) for features (B, T, F), with the configured gradient."""
+        self.circuit_evaluations += features.shape[0]
+        weight = self.input_layer.weight
+        if self.estimator is None or not (torch.is_grad_enabled() and weight.requires_grad):
+            return self.evaluate(self.input_layer(features))
+        return _EstimatedLayer.apply(self.input_layer.weight, self.input_layer.bias, features, self)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Predictions (B, T, out_dim) for features (B, T, in_dim * context_length)."""
+        if features.dim() != 3 or features.shape[-1] != self.input_layer.in_features:
+            raise ValueError(
+                f"features must have shape (B, T, {self.input_layer.in_features}), got {tuple(features.shape)}"
+            )
+        features = features.to(self.input_layer.weight)
+        return self.output_layer(self.quantum_layer(features))
