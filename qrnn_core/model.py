@@ -51,8 +51,8 @@ class QRNNConfig:
                 f"method 'exact' differentiates the torch simulator and needs backend='torch' with shots=None; "
                 f"got backend={self.backend!r}, shots={self.shots!r}"
             )
-        if self.backend == "torch":
-            torch_device(self.device)
+        if self.backend == "torch" and not str(self.device).lower().startswith(("cuda", "gpu")):
+            torch_device(self.device)  # CUDA availability is checked when a model is built on it
         make_estimator(self.method, self.n_qubits, self.epsilon, self.spsa_samples, self.repeat_blocks)
 
     @property

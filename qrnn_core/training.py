@@ -1,0 +1,550 @@
+"""Train a QRNN on the Lorenz-63 task and write a run folder (see docs/CONTRIBUTING.md).
+
+A run folder holds ``updates.csv``, ``predictions.npz``, ``checkpoint_last.pt``,
+``checkpoint_best.pt`` and, written last and atomically, ``result.json``. A folder
+without ``result.json`` is an incomplete run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .data import DEFAULT_CACHE, LorenzConfig, load_lorenz, make_windows
+from .model import QRNN, QRNNConfig
+from .simulate import torch_device
+
+RESULT = "result.json"
+UPDATES = "updates.csv"
+PREDICTIONS = "predictions.npz"
+CHECKPOINT_LAST = "checkpoint_last.pt"
+CHECKPOINT_BEST = "checkpoint_best.pt"
+SKIP_REASON = "skipped: no CUDA device"
+# Fields a resumed run may change: how far to train and where the data cache lives.
+RESUMABLE_CHANGES = ("epochs", "cache_dir")
+
+
+def _opt(help_text: str, default=None, **extra) -> object:
+    return field(default=default, metadata={"help": help_text, **extra})
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run: model, data subset and optimisation."""
+
+    n_qubits: int = _opt("even number of qubits (half memory, half readout)", 8)
+    repeat_blocks: int = _opt("repetitions of the gate block per step", 1)
+    context_length: int = _opt("past inputs fed to each step", 1)
+    backend: str = _opt("simulator: torch, aer or aer-exact", "torch")
+    shots: int | None = _opt("shots per step (None: exact distributions)", None)
+    device: str = _opt("cpu, cuda, cuda:N (torch) or gpu (aer)", "cpu")
+    method: str = _opt("gradient estimator: spsa, fdsa, param-shift or exact", "spsa")
+    epsilon: float = _opt("perturbation size of spsa/fdsa", 0.1)
+    spsa_samples: int = _opt("SPSA directions averaged per update", 2)
+    precision: str = _opt("single or double", "single")
+    seq_len: int = _opt("steps per training sequence", 20)
+    n_train: int | None = _opt("training sequences used, evenly spaced (None: all 1384)", None)
+    val_length: int | None = _opt("first validation steps used (None: all 2969)", None)
+    epochs: int = _opt("passes over the training sequences", 10)
+    batch_size: int = _opt("sequences per weight update", 1)
+    lr: float = _opt("Adam learning rate", 0.007)
+    lr_input: float | None = _opt("learning rate of the input layer (None: lr)", None)
+    lr_output: float | None = _opt("learning rate of the output layer (None: lr)", None)
+    washout: int = _opt("first steps of each sequence left out of the loss", 5)
+    seed: int = _opt("seed of the initialisation, estimator directions, shots and shuffling", 1920)
+    cache_dir: str | None = _opt("directory of the Lorenz data cache (None: no cache)", str(DEFAULT_CACHE))
+
+    def __post_init__(self) -> None:
+        self.model_config()
+        data = self.data_config()
+        n_windows, n_val = _window_counts(data)
+        _check_int("epochs", self.epochs, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("washout", self.washout, 0)
+        _check_int("seed", self.seed, 0)
+        if self.washout >= self.seq_len:
+            raise ValueError(f"washout must be smaller than seq_len={self.seq_len} (some steps must count), got {self.washout}")
+        if self.n_train is not None:
+            _check_int("n_train", self.n_train, 1, n_windows)
+        if self.val_length is not None:
+            _check_int("val_length", self.val_length, 1, n_val)
+        for name in ("lr", "lr_input", "lr_output"):
+            value = getattr(self, name)
+            if value is None and name != "lr":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+
+    def model_config(self) -> QRNNConfig:
+        """The model's part of the configuration (validated by ``QRNNConfig``)."""
+        names = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method", "epsilon",
+                 "spsa_samples", "precision")  # fmt: skip
+        return QRNNConfig(**{name: getattr(self, name) for name in names})
+
+    def data_config(self) -> LorenzConfig:
+        """The Lorenz task's parameters (the paper's, with this run's sequence and context length)."""
+        return LorenzConfig(seq_len=self.seq_len, context_length=self.context_length)
+
+    @property
+    def uses_cuda(self) -> bool:
+        """Whether the run asks for a CUDA device."""
+        return str(self.device).lower().startswith("cuda") or str(self.device).lower() == "gpu"
+
+    def to_dict(self) -> dict:
+        """JSON-safe dictionary of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """Build from a dictionary; unknown keys are an error."""
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {unknown}; allowed: {', '.join(f.name for f in fields(cls))}")
+        return cls(**values)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _window_counts(data: LorenzConfig) -> tuple[int, int]:
+    """Training windows and validation steps the data config yields (without integrating it)."""
+    shapes = make_windows(np.zeros((data.n_points, 3)), data)
+    return shapes["train_inputs"].shape[0], shapes["val_inputs"].shape[1]
+
+
+@dataclass
+class RunRecord:
+    """A run folder read back: the result, the per-update log and the validation predictions."""
+
+    result: dict
+    updates: pd.DataFrame | None
+    predictions: dict[str, np.ndarray] | None
+
+
+# ---------------------------------------------------------------- files and provenance
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``write(tmp)`` and an ``os.replace``."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
+
+
+def _save_torch(path: Path, payload: dict) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+
+    _atomic_write(path, write)
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    _atomic_write(path, write)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(config: TrainConfig) -> dict:
+    """Config, seed, package versions, git commit and device of a run (no hostname)."""
+    cuda = config.uses_cuda and torch.cuda.is_available()
+    return {
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "versions": {
+            "python": platform.python_version(),
+            **{name: _version(name) for name in ("torch", "qiskit", "qiskit-aer", "numpy")},
+        },
+        "git_commit": _git_commit(),
+        "device": {
+            "cpu": _cpu_model(),
+            "torch_threads": torch.get_num_threads(),
+            "cuda_device": torch.cuda.get_device_name(torch_device(config.device)) if cuda else None,
+        },
+        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse a folder that holds a complete result unless ``overwrite``; then drop the stale result."""
+    result = out_dir / RESULT
+    if result.exists():
+        if not overwrite:
+            raise FileExistsError(f"{out_dir} already holds a complete run ({RESULT}); pass overwrite=True (--overwrite) to replace it")
+        result.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def _masked_mse(pred: torch.Tensor, target: torch.Tensor, washout: int) -> torch.Tensor:
+    return torch.mean((pred[:, washout:] - target[:, washout:]) ** 2)
+
+
+def evaluate(model: QRNN, inputs: torch.Tensor, targets: torch.Tensor, washout: int = 0) -> dict:
+    """RMSE of y, z and their mean on steps >= ``washout``, with the predictions (B, T, 2).
+
+    One batched forward pass in eval mode without gradients.
+    """
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        pred = model(inputs).to(torch.float64)
+    model.train(was_training)
+    err = (pred[:, washout:] - targets[:, washout:].to(torch.float64)) ** 2
+    rmse = err.mean(dim=(0, 1)).sqrt()
+    return {
+        "rmse_y": float(rmse[0]),
+        "rmse_z": float(rmse[1]),
+        "rmse_mean": float(rmse.mean()),
+        "predictions": pred.cpu().numpy(),
+    }
+
+
+# ---------------------------------------------------------------- training
+
+
+@dataclass
+class _Task:
+    train_inputs: torch.Tensor
+    train_targets: torch.Tensor
+    val_inputs: torch.Tensor
+    val_targets: torch.Tensor
+
+
+def _load_task(config: TrainConfig) -> _Task:
+    """The training windows (evenly spaced subset if ``n_train``) and the validation prefix."""
+    data = load_lorenz(config.data_config(), config.cache_dir)
+    n_all = data.train_inputs.shape[0]
+    keep = np.arange(n_all) if config.n_train is None else np.linspace(0, n_all - 1, config.n_train).round().astype(int)
+    val_len = config.val_length or data.val_inputs.shape[1]
+    return _Task(
+        torch.from_numpy(data.train_inputs[keep]),
+        torch.from_numpy(data.train_targets[keep]),
+        torch.from_numpy(data.val_inputs[:, :val_len]),
+        torch.from_numpy(data.val_targets[:, :val_len]),
+    )
+
+
+def _optimizer(model: QRNN, config: TrainConfig) -> torch.optim.Adam:
+    """Adam with one parameter group (and learning rate) per layer."""
+    return torch.optim.Adam(
+        [
+            {"params": model.input_layer.parameters(), "lr": config.lr_input or config.lr},
+            {"params": model.output_layer.parameters(), "lr": config.lr_output or config.lr},
+        ]
+    )
+
+
+def _load_checkpoint(path: str | Path, config: TrainConfig) -> dict:
+    """Read a checkpoint and check that it belongs to a run with this configuration."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"resume checkpoint {str(path)!r} does not exist")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    saved = state["config"]
+    differ = [k for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES and saved.get(k) != v]
+    if differ:
+        detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs {getattr(config, k)!r}" for k in differ)
+        raise ValueError(f"checkpoint {str(path)!r} was made with a different configuration ({detail}); only {RESUMABLE_CHANGES} may change")
+    return state
+
+
+def _checkpoint(model: QRNN, optimizer: torch.optim.Optimizer, shuffle: torch.Generator, config: TrainConfig, history: dict) -> dict:
+    return {
+        "config": config.to_dict(),
+        "epoch": len(history["epochs"]),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "model_generator": model.generator.get_state(),
+        "shuffle_generator": shuffle.get_state(),
+        "circuit_evaluations": model.circuit_evaluations,
+        "history": history,
+    }
+
+
+def _run_epoch(
+    model: QRNN, optimizer: torch.optim.Optimizer, task: _Task, config: TrainConfig, shuffle: torch.Generator, epoch: int,
+    first_update: int, bar: tqdm,
+) -> list[dict]:
+    """One shuffled pass over the training sequences; returns one record per update."""
+    order = torch.randperm(task.train_inputs.shape[0], generator=shuffle)
+    records = []
+    for update, batch in enumerate(order.split(config.batch_size), start=first_update):
+        start, evaluations = time.perf_counter(), model.circuit_evaluations
+        optimizer.zero_grad()
+        pred = model(task.train_inputs[batch])
+        loss = _masked_mse(pred, task.train_targets[batch].to(pred), config.washout)
+        loss.backward()
+        optimizer.step()
+        value = loss.item()
+        records.append(
+            {
+                "update": update,
+                "epoch": epoch,
+                "loss": value,
+                "rmse": math.sqrt(value),
+                "wall_time_s": time.perf_counter() - start,
+                "circuit_evaluations": model.circuit_evaluations - evaluations,
+            }
+        )
+        bar.update(1)
+        bar.set_postfix(loss=f"{value:.4f}")
+    return records
+
+
+def _validate(model: QRNN, task: _Task) -> tuple[dict, np.ndarray, float]:
+    """Validation RMSE on every validation step, its predictions (Tv, 2) and its wall time."""
+    start = time.perf_counter()
+    scores = evaluate(model, task.val_inputs, task.val_targets)
+    pred = scores.pop("predictions")[0]
+    return scores, pred, time.perf_counter() - start
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | Path,
+    resume: str | Path | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    log: Callable[[str], None] | None = tqdm.write,
+) -> dict:
+    """Train, validate after every epoch and write the run folder; return ``result.json``'s content.
+
+    Validation RMSE (y, z and their mean) is taken on ALL steps of the validation
+    sequence (no washout); ``initial_validation`` is the untrained model's. Per update
+    ``updates.csv`` records the loss (MSE on steps >= washout), its RMSE, the wall time
+    and the sequence evaluations the update used; an epoch's ``circuit_evaluations``
+    sums its updates' (validation not included) and ``train_rmse`` is the root of the
+    epoch's mean loss. ``resume`` continues from a checkpoint to the same parameters an
+    uninterrupted run reaches (only ``epochs`` and ``cache_dir`` may differ).
+    """
+    out_dir = Path(out_dir)
+    session_start = time.perf_counter()
+    state = _load_checkpoint(resume, config) if resume is not None else None
+    task = _load_task(config)
+    model = QRNN(config.model_config(), seed=config.seed)
+    _prepare_out_dir(out_dir, overwrite)
+    optimizer = _optimizer(model, config)
+    shuffle = torch.Generator().manual_seed(config.seed + 1)
+    if state is None:
+        scores, pred, seconds = _validate(model, task)
+        history = {"initial_validation": scores, "epochs": [], "updates": [], "validation_s": [seconds], "session_s": 0.0,
+                   "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred}, "last_pred": pred}  # fmt: skip
+        if log:
+            log(f"epoch 0 (untrained): val RMSE y {scores['rmse_y']:.4f}  z {scores['rmse_z']:.4f}  mean {scores['rmse_mean']:.4f}")
+        _save_epoch(out_dir, model, optimizer, shuffle, config, history, best=True)
+    else:
+        history = _restore(state, model, optimizer, shuffle, out_dir, Path(resume))
+    n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
+    done = len(history["epochs"])
+    with tqdm(total=config.epochs * n_batches, initial=min(done, config.epochs) * n_batches, disable=not progress,
+              desc=f"{config.method} updates", unit="upd", dynamic_ncols=True) as bar:  # fmt: skip
+        for epoch in range(done + 1, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
+            scores, pred, seconds = _validate(model, task)
+            history["updates"].extend(records)
+            history["validation_s"].append(seconds)
+            history["last_pred"] = pred
+            history["epochs"].append(_epoch_record(epoch, records, scores, time.perf_counter() - epoch_start))
+            best = history["best"]["epoch"] == 0 or scores["rmse_mean"] < history["best"]["val_rmse_mean"]
+            if best:
+                history["best"] = {"epoch": epoch, "val_rmse_mean": scores["rmse_mean"], "pred": pred}
+            if log:
+                log(f"epoch {epoch}: val RMSE y {scores['rmse_y']:.4f}  z {scores['rmse_z']:.4f}  mean {scores['rmse_mean']:.4f}"
+                    f"  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})")  # fmt: skip
+            history["session_s"] += time.perf_counter() - session_start
+            session_start = time.perf_counter()
+            _save_epoch(out_dir, model, optimizer, shuffle, config, history, best)
+    history["session_s"] += time.perf_counter() - session_start
+    return _finish(out_dir, config, task, history)
+
+
+def _epoch_record(epoch: int, records: list[dict], scores: dict, seconds: float) -> dict:
+    return {
+        "epoch": epoch,
+        "val_rmse_y": scores["rmse_y"],
+        "val_rmse_z": scores["rmse_z"],
+        "val_rmse_mean": scores["rmse_mean"],
+        "train_rmse": math.sqrt(float(np.mean([r["loss"] for r in records]))),
+        "epoch_time_s": seconds,
+        "circuit_evaluations": int(sum(r["circuit_evaluations"] for r in records)),
+    }
+
+
+def _save_epoch(out_dir: Path, model: QRNN, optimizer, shuffle: torch.Generator, config: TrainConfig, history: dict, best: bool) -> None:
+    """Write ``checkpoint_last.pt`` (and ``checkpoint_best.pt`` when this epoch is the best)."""
+    payload = _checkpoint(model, optimizer, shuffle, config, history)
+    _save_torch(out_dir / CHECKPOINT_LAST, payload)
+    if best:
+        _save_torch(out_dir / CHECKPOINT_BEST, payload)
+
+
+def _restore(state: dict, model: QRNN, optimizer, shuffle: torch.Generator, out_dir: Path, resume: Path) -> dict:
+    """Load a checkpoint's states; bring its best checkpoint along when resuming into a new folder."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    model.generator.set_state(state["model_generator"])
+    shuffle.set_state(state["shuffle_generator"])
+    model.circuit_evaluations = state["circuit_evaluations"]
+    source_best = resume.parent / CHECKPOINT_BEST
+    if source_best.is_file() and source_best.resolve() != (out_dir / CHECKPOINT_BEST).resolve():
+        _atomic_write(out_dir / CHECKPOINT_BEST, lambda tmp: shutil.copyfile(source_best, tmp))
+    return state["history"]
+
+
+def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> dict:
+    """Write updates.csv and predictions.npz, then result.json last."""
+    updates = pd.DataFrame(history["updates"], columns=["update", "epoch", "loss", "rmse", "wall_time_s", "circuit_evaluations"])
+    _atomic_write(out_dir / UPDATES, lambda tmp: updates.to_csv(tmp, index=False))
+    _save_npz(
+        out_dir / PREDICTIONS,
+        {
+            "val_inputs": task.val_inputs[0, :, -1].numpy(),
+            "val_targets": task.val_targets[0].numpy(),
+            "val_pred_best": history["best"]["pred"],
+            "val_pred_last": history["last_pred"],
+        },
+    )
+    result = {
+        "status": "complete",
+        "reason": None,
+        "config": config.to_dict(),
+        "provenance": provenance(config),
+        "initial_validation": history["initial_validation"],
+        "epochs": history["epochs"],
+        "best_epoch": history["best"]["epoch"],
+        "timings": {
+            "total_s": history["session_s"],
+            "mean_update_s": float(updates["wall_time_s"].mean()) if len(updates) else None,
+            "mean_validation_s": float(np.mean(history["validation_s"])),
+        },
+    }
+    _write_json(out_dir / RESULT, result)
+    return result
+
+
+def run_or_skip(config: TrainConfig, out_dir: str | Path, **kwargs) -> dict:
+    """Train, or, when the run asks for CUDA on a machine without it, write a skipped result."""
+    if not (config.uses_cuda and not torch.cuda.is_available()):
+        return train(config, out_dir, **kwargs)
+    out_dir = Path(out_dir)
+    _prepare_out_dir(out_dir, kwargs.get("overwrite", False))
+    result = {"status": "skipped", "reason": SKIP_REASON, "config": config.to_dict(), "provenance": provenance(config)}
+    _write_json(out_dir / RESULT, result)
+    print(f"{SKIP_REASON}: wrote {out_dir / RESULT} with status 'skipped' (device {config.device!r})")
+    return result
+
+
+def load_run(out_dir: str | Path) -> RunRecord:
+    """Read a run folder; a folder without ``result.json`` is an incomplete run and an error."""
+    out_dir = Path(out_dir)
+    path = out_dir / RESULT
+    if not path.is_file():
+        raise FileNotFoundError(f"{out_dir} has no {RESULT}: the run is incomplete (interrupted or still running) or never ran")
+    result = json.loads(path.read_text())
+    updates = pd.read_csv(out_dir / UPDATES) if (out_dir / UPDATES).is_file() else None
+    predictions = None
+    if (out_dir / PREDICTIONS).is_file():
+        with np.load(out_dir / PREDICTIONS) as stored:
+            predictions = {key: stored[key] for key in stored.files}
+    return RunRecord(result, updates, predictions)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parse_value(kind: str) -> Callable[[str], object]:
+    """Converter for a field annotation such as ``"int | None"``."""
+    base = {"int": int, "float": float, "str": str}[kind.split("|")[0].strip()]
+    if "None" not in kind:
+        return base
+    return lambda text: None if text.lower() == "none" else base(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``train`` sub-command's options: every TrainConfig field plus run-folder options."""
+    parser = argparse.ArgumentParser(prog="python -m qrnn_core train", description="Train a QRNN on Lorenz-63 cross-prediction.")
+    for f in fields(TrainConfig):
+        default = f.default if f.default is not MISSING else None
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), dest=f.name, type=_parse_value(str(f.type)), default=default,
+            help=f"{f.metadata['help']} (default: {default})",
+        )  # fmt: skip
+    parser.add_argument("--out", default=None, help="run folder (default: runs/<method>-<backend>-<timestamp>)")
+    parser.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. runs/x/checkpoint_last.pt)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a complete run already in --out")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m qrnn_core train ...``: returns 0 on success, 2 on bad input."""
+    args = vars(build_parser().parse_args(argv))
+    out, resume, overwrite, no_progress = (args.pop(k) for k in ("out", "resume", "overwrite", "no_progress"))
+    try:
+        config = TrainConfig(**args)
+        out = out or f"runs/{config.method}-{config.backend}-{datetime.now():%Y%m%d-%H%M%S}"
+        result = run_or_skip(config, out, resume=resume, progress=not no_progress, overwrite=overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if result["status"] == "complete":
+        print(f"wrote {out} (best epoch {result['best_epoch']}, total {result['timings']['total_s']:.1f} s)")
+    return 0

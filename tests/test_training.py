@@ -1,0 +1,171 @@
+"""The trainer: learning, exact resume, the run folder contract, refusals and the command line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+import numpy as np
+import pytest
+import torch
+
+from qrnn_core import training
+from qrnn_core.training import TrainConfig, load_run, main, run_or_skip, train
+
+SMALL = {"n_qubits": 4, "n_train": 6, "val_length": 30}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("data_cache"))
+
+
+def quiet(config: TrainConfig, out_dir, **kwargs) -> dict:
+    return train(config, out_dir, progress=False, log=None, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["spsa", "exact"])
+def test_short_run_lowers_training_loss(method, cache, tmp_path):
+    config = TrainConfig(method=method, n_train=16, epochs=2, val_length=20, cache_dir=cache)
+    quiet(config, tmp_path)
+    loss = load_run(tmp_path).updates.groupby("epoch")["loss"].mean()
+    assert loss[2] < 0.8 * loss[1]  # the same 16 sequences in both epochs, 8 qubits
+
+
+def test_resume_matches_uninterrupted_run(cache, tmp_path):
+    straight = quiet(TrainConfig(epochs=2, cache_dir=cache, **SMALL), tmp_path / "straight")
+    quiet(TrainConfig(epochs=1, cache_dir=cache, **SMALL), tmp_path / "first")
+    resumed = quiet(TrainConfig(epochs=2, cache_dir=cache, **SMALL), tmp_path / "resumed",
+                    resume=tmp_path / "first" / "checkpoint_last.pt")  # fmt: skip
+    a = torch.load(tmp_path / "straight" / "checkpoint_last.pt", weights_only=False)
+    b = torch.load(tmp_path / "resumed" / "checkpoint_last.pt", weights_only=False)
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    assert torch.equal(a["model_generator"], b["model_generator"])
+    assert torch.equal(a["shuffle_generator"], b["shuffle_generator"])
+    for name in ("val_rmse_mean", "train_rmse", "circuit_evaluations"):
+        assert [e[name] for e in straight["epochs"]] == [e[name] for e in resumed["epochs"]]
+    u1, u2 = load_run(tmp_path / "straight").updates, load_run(tmp_path / "resumed").updates
+    np.testing.assert_array_equal(u1["loss"], u2["loss"])
+    assert (tmp_path / "resumed" / "checkpoint_best.pt").is_file()
+
+
+def test_run_folder_contract(cache, tmp_path):
+    result = quiet(TrainConfig(epochs=1, batch_size=4, cache_dir=cache, **SMALL), tmp_path)
+    files = {p.name for p in tmp_path.iterdir()}
+    assert files == {"result.json", "updates.csv", "predictions.npz", "checkpoint_last.pt", "checkpoint_best.pt"}
+    newest = max(p.stat().st_mtime_ns for p in tmp_path.iterdir())
+    assert (tmp_path / "result.json").stat().st_mtime_ns == newest
+    stored = json.loads((tmp_path / "result.json").read_text())
+    assert stored == json.loads(json.dumps(result))
+    assert stored["status"] == "complete" and stored["reason"] is None and stored["best_epoch"] == 1
+    assert set(stored["epochs"][0]) == {"epoch", "val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse",
+                                        "epoch_time_s", "circuit_evaluations"}  # fmt: skip
+    assert set(stored["timings"]) == {"total_s", "mean_update_s", "mean_validation_s"}
+    prov = stored["provenance"]
+    assert prov["seed"] == 1920 and prov["config"] == stored["config"]
+    assert set(prov["versions"]) == {"python", "torch", "qiskit", "qiskit-aer", "numpy"}
+    assert "git_commit" in prov and prov["device"]["torch_threads"] >= 1
+    run = load_run(tmp_path)
+    assert list(run.updates.columns) == ["update", "epoch", "loss", "rmse", "wall_time_s", "circuit_evaluations"]
+    assert len(run.updates) == 2  # 6 sequences in batches of 4
+    assert (run.updates["circuit_evaluations"] == [4 * 5, 2 * 5]).all()  # (forward + 4 SPSA points) per sequence
+    np.testing.assert_allclose(run.updates["rmse"], np.sqrt(run.updates["loss"]))
+    pred = run.predictions
+    assert pred["val_inputs"].shape == (30,) and pred["val_targets"].shape == (30, 2)
+    assert pred["val_pred_best"].shape == pred["val_pred_last"].shape == (30, 2)
+    rmse = np.sqrt(((pred["val_pred_last"] - pred["val_targets"]) ** 2).mean(axis=0))
+    np.testing.assert_allclose(rmse, [stored["epochs"][0]["val_rmse_y"], stored["epochs"][0]["val_rmse_z"]], rtol=1e-5)
+
+
+def test_refuses_to_overwrite_and_failed_run_leaves_no_result(cache, tmp_path, monkeypatch):
+    config = TrainConfig(epochs=1, cache_dir=cache, **SMALL)
+    quiet(config, tmp_path)
+    with pytest.raises(FileExistsError, match="overwrite"):
+        quiet(config, tmp_path)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("simulated crash")
+
+    monkeypatch.setattr(training, "_run_epoch", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        quiet(config, tmp_path, overwrite=True)
+    assert not (tmp_path / "result.json").exists()
+    with pytest.raises(FileNotFoundError, match="incomplete"):
+        load_run(tmp_path)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA path")
+def test_cuda_run_is_skipped_without_cuda(cache, tmp_path, capsys):
+    result = run_or_skip(TrainConfig(device="cuda", cache_dir=cache, **SMALL), tmp_path)
+    assert result["status"] == "skipped" and result["reason"] == "skipped: no CUDA device"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    assert load_run(tmp_path).updates is None
+    assert "skipped" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"method": "adam"}, "unknown gradient method"),
+        ({"epsilon": 0.0}, "epsilon"),
+        ({"spsa_samples": 0}, "spsa_samples"),
+        ({"method": "exact", "backend": "aer"}, "exact"),
+        ({"lr": -0.1}, "lr"),
+        ({"lr_output": 0}, "lr_output"),
+        ({"washout": 20}, "washout"),
+        ({"epochs": 1.5}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"n_train": 1385}, "n_train"),
+        ({"val_length": 0}, "val_length"),
+        ({"n_qubits": 5}, "n_qubits"),
+    ],
+)
+def test_bad_config_fails_before_training(kwargs, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        train(TrainConfig(**kwargs), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_checkpoint_fails_before_training(cache, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        quiet(TrainConfig(cache_dir=cache, **SMALL), tmp_path / "run", resume=tmp_path / "missing.pt")
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_with_other_config_is_refused(cache, tmp_path):
+    quiet(TrainConfig(epochs=1, cache_dir=cache, **SMALL), tmp_path / "first")
+    with pytest.raises(ValueError, match="lr"):
+        quiet(TrainConfig(epochs=2, lr=0.01, cache_dir=cache, **SMALL), tmp_path / "second",
+              resume=tmp_path / "first" / "checkpoint_last.pt")  # fmt: skip
+    assert not (tmp_path / "second").exists()
+
+
+def test_config_dict_round_trip():
+    config = TrainConfig(method="fdsa", lr=0.001, n_train=10)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
+        TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_cli_help_lists_every_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for name in [f.name for f in fields(TrainConfig)] + ["out", "resume", "overwrite", "no_progress"]:
+        assert "--" + name.replace("_", "-") in text
+
+
+def test_cli_bad_method_exits_nonzero(capsys, tmp_path):
+    assert main(["--method", "newton", "--out", str(tmp_path / "run")]) != 0
+    assert "unknown gradient method" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_trains(cache, tmp_path, capsys):
+    args = ["--n-qubits", "4", "--n-train", "4", "--val-length", "10", "--epochs", "1", "--shots", "none",
+            "--cache-dir", cache, "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    assert main(args) == 0
+    assert "epoch 1: val RMSE" in capsys.readouterr().out
+    assert load_run(tmp_path).result["status"] == "complete"
