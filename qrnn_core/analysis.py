@@ -25,7 +25,7 @@ from .circuit import angles_per_step, final_readout_rz_angles, step_gates
 from .estimators import SPSA, ParameterShift, input_angles, make_estimator
 from .model import QRNN
 from .simulate import check_shots, sample_frequencies, simulate
-from .training import TrainConfig, _masked_mse, load_run, provenance, train
+from .training import TrainConfig, masked_mse, load_run, provenance, train
 
 
 def machine_text() -> str:
@@ -68,7 +68,7 @@ class EstimatorSetting:
 def _sequence_g(model: QRNN, probs: torch.Tensor, targets: torch.Tensor, washout: int) -> torch.Tensor:
     """``dLoss/dp`` (1, T, M) of one sequence's training loss at distributions ``probs``."""
     probs = probs.detach().requires_grad_(True)
-    loss = _masked_mse(model.output_layer(probs), targets, washout)
+    loss = masked_mse(model.output_layer(probs), targets, washout)
     return torch.autograd.grad(loss, probs)[0]
 
 
@@ -78,7 +78,7 @@ def exact_gradients(model: QRNN, features: torch.Tensor, targets: torch.Tensor, 
     rows = []
     for b in range(features.shape[0]):
         probs = simulate(input_angles(weight, bias, features[b : b + 1]), "torch", n_qubits=model.config.n_qubits)
-        loss = _masked_mse(model.output_layer(probs), targets[b : b + 1], washout)
+        loss = masked_mse(model.output_layer(probs), targets[b : b + 1], washout)
         d_weight, d_bias = torch.autograd.grad(loss, (weight, bias))
         rows.append(torch.cat([d_weight.flatten(), d_bias]))
     return torch.stack(rows).detach()

@@ -232,7 +232,8 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
 # ---------------------------------------------------------------- evaluation
 
 
-def _masked_mse(pred: torch.Tensor, target: torch.Tensor, washout: int) -> torch.Tensor:
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, washout: int) -> torch.Tensor:
+    """The training loss: mean squared error over steps >= ``washout`` of (B, T, 2) tensors."""
     return torch.mean((pred[:, washout:] - target[:, washout:]) ** 2)
 
 
@@ -329,7 +330,7 @@ def _run_epoch(
         start, evaluations = time.perf_counter(), model.circuit_evaluations
         optimizer.zero_grad()
         pred = model(task.train_inputs[batch])
-        loss = _masked_mse(pred, task.train_targets[batch].to(pred), config.washout)
+        loss = masked_mse(pred, task.train_targets[batch].to(pred), config.washout)
         loss.backward()
         optimizer.step()
         value = loss.item()
