@@ -7,7 +7,9 @@ outcome distribution is ``p_t(m) = tr(K_m rho K_m^dag)`` and the next state is
 ``rho' = sum_m K_m rho K_m^dag``.
 
 The Kraus operators depend only on that step's angles, so they are built for all
-sequences and steps at once; only the ``D x D`` products run step by step.
+sequences and steps at once; only two ``D x D``-sized products run step by step.
+Work is split into chunks of about :data:`CHUNK_ROWS` (sequence, step) rows so that
+no temporary grows with the batch or the sequence length.
 """
 
 from __future__ import annotations
@@ -16,112 +18,192 @@ import torch
 
 from .circuit import check_n_qubits
 
-
-def _rotations(kind: str, theta: torch.Tensor, cdtype: torch.dtype) -> torch.Tensor:
-    """2 x 2 matrices of ``RZ`` or ``RX`` for a tensor of angles; shape ``theta.shape + (2, 2)``."""
-    c = torch.cos(theta / 2).to(cdtype)
-    s = torch.sin(theta / 2).to(cdtype)
-    if kind == "rx":
-        row0 = torch.stack([c, -1j * s], dim=-1)
-        row1 = torch.stack([-1j * s, c], dim=-1)
-    else:
-        zero = torch.zeros_like(c)
-        row0 = torch.stack([c - 1j * s, zero], dim=-1)
-        row1 = torch.stack([zero, c + 1j * s], dim=-1)
-    return torch.stack([row0, row1], dim=-2)
+# (sequence, step) rows per chunk: large enough to vectorize, small enough for the cache.
+CHUNK_ROWS = 512
 
 
-def _fused_rotations(angles: torch.Tensor, offset: int, n_qubits: int, cdtype: torch.dtype) -> torch.Tensor:
-    """``RZ(c) RX(b) RZ(a)`` for every qubit of one rotation layer: shape (N, n, 2, 2)."""
-    a = angles[:, offset : offset + 3 * n_qubits].reshape(-1, n_qubits, 3)
-    rz1 = _rotations("rz", a[..., 0], cdtype)
-    rx = _rotations("rx", a[..., 1], cdtype)
-    rz2 = _rotations("rz", a[..., 2], cdtype)
-    return rz2 @ rx @ rz1
+def _complex_dtype(angles: torch.Tensor) -> torch.dtype:
+    return torch.complex128 if angles.dtype == torch.float64 else torch.complex64
 
 
-def _block_operator(angles: torch.Tensor, n_qubits: int, readout_from_zero: bool) -> torch.Tensor:
-    """One block (rotations, CRX chain, rotations) as a chain contraction of bond dimension 2.
+def _rx(theta: torch.Tensor) -> torch.Tensor:
+    """``RX(theta)`` for a tensor of angles: shape ``theta.shape + (2, 2)``."""
+    c = torch.cos(theta / 2).to(_complex_dtype(theta))
+    s = -1j * torch.sin(theta / 2).to(c.dtype)
+    return torch.stack([c, s, s, c], dim=-1).unflatten(-1, (2, 2))
 
-    In the CRX staircase, qubit ``k`` is first the target of ``CRX(k-1, k)`` and then the
-    control of ``CRX(k, k+1)``, so qubit ``k`` receives ``RX(phi_{k-1})`` exactly when the
-    computational-basis value of qubit ``k-1`` after its own gates is 1. Passing that value
-    along the chain gives each qubit a local tensor ``W[l, o, out, in]``; contracting
-    them site by site builds the operator in a handful of vectorized products.
 
-    Returns (N, 2**n, 2**n) with rows ``(m, i)`` and columns ``(r, c)`` (readout and memory
-    bits, little-endian each) or, with ``readout_from_zero``, only the ``r = 0`` columns:
-    (N, 2**n, 2**(n/2)).
+def _zxz(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    """``RZ(c) RX(b) RZ(a)`` in closed form (``c = None``: ``RX(b) RZ(a)``); shape ``a.shape + (2, 2)``."""
+    cdtype = _complex_dtype(a)
+    cos = torch.cos(b / 2).to(cdtype)
+    sin = -1j * torch.sin(b / 2).to(cdtype)
+    plus = torch.polar(torch.ones_like(a), -(a if c is None else a + c) / 2)  # e^{-i(a+c)/2}
+    minus = torch.polar(torch.ones_like(a), (a if c is None else a - c) / 2)  # e^{i(a-c)/2}
+    if c is None:  # RX(b) RZ(a): columns carry e^{-ia/2}, e^{+ia/2}
+        return torch.stack([cos * plus, sin * minus, sin * plus, cos * minus], dim=-1).unflatten(-1, (2, 2))
+    return torch.stack([cos * plus, sin * minus, sin * minus.conj(), cos * plus.conj()], dim=-1).unflatten(-1, (2, 2))
+
+
+def _layer(angles: torch.Tensor, offset: int, n_qubits: int) -> torch.Tensor:
+    """The fused rotations ``RZ RX RZ`` of one layer for every qubit: (N, n, 2, 2)."""
+    a = angles[:, offset : offset + 3 * n_qubits].unflatten(-1, (n_qubits, 3))
+    return _zxz(a[..., 0], a[..., 1], a[..., 2])
+
+
+def _site_tensors(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
+    """Local tensors ``h[j, b_in, b_out, m, i, c]`` of the memory qubits, one block, readout from ``|0>``.
+
+    Memory qubit ``2j`` meets two readout qubits in the CRX staircase: ``CRX(2j-1, 2j)``
+    rotates it by ``RX(phi_{2j-1})`` when readout qubit ``2j-1`` reads ``b_in`` = 1 in
+    the computational basis, and then it controls ``CRX(2j, 2j+1)``, which leaves
+    readout qubit ``2j+1`` (started in ``|0>``, rotated by its first layer) in
+    ``RX(phi_{2j})^z |a>`` for its own value ``z``; that readout qubit is read as
+    ``b_out`` by the next memory qubit and measured as ``m`` after its second layer.
+    Hence ``K = sum_b prod_j h_j`` with a bond of size 2 between neighbouring memory
+    qubits. The last RZ of each readout qubit is a phase of ``m`` alone and is left out
+    (it cancels in ``K rho K^dag``). Returns (N, n/2, 2, 2, 2, 2, 2); site 0 uses only
+    ``b_in = 0`` and the last site's ``b_out`` is summed (index 0 holds the sum).
+    """
+    n = n_qubits
+    first = _layer(angles, 0, n)
+    second_angles = angles[:, 4 * n - 1 :].unflatten(-1, (n, 3))
+    crx = _rx(angles[:, 3 * n : 4 * n - 1])  # (N, n-1, 2, 2)
+    mem_first, mem_second = first[:, 0::2], _zxz(*second_angles[:, 0::2].unbind(-1))  # (N, J, 2, 2)
+    read_second = _zxz(second_angles[:, 1::2, 0], second_angles[:, 1::2, 1])  # RX RZ, final RZ dropped
+    start = first[:, 1::2, :, 0]  # readout qubits' first layer on |0>: (N, J, 2)
+    # s[z, b]: readout amplitude b after CRX from its memory qubit with value z.
+    s = torch.stack([start, torch.matmul(crx[:, 0::2], start.unsqueeze(-1)).squeeze(-1)], dim=-2)
+    # c[m, b, z] = <m| second |b> s[z, b]
+    c = read_second.unsqueeze(-1) * s.transpose(-1, -2).unsqueeze(-3)
+    c = torch.cat([c[:, :-1], c[:, -1:].sum(dim=-2, keepdim=True).expand_as(c[:, -1:])], dim=1)
+    # memory qubit before its CRX control: first layer, then RX(phi_{2j-1})^{b_in}.
+    eye = torch.eye(2, dtype=first.dtype, device=first.device).expand(angles.shape[0], 1, 2, 2)
+    rx_in = torch.cat([eye, crx[:, 1::2]], dim=1)  # (N, J, 2, 2); site 0 has no incoming CRX
+    pre = torch.stack([mem_first, torch.matmul(rx_in, mem_first)], dim=2)  # (N, J, b_in, z, c)
+    return torch.einsum("njiz,njmoz,njbzc->njbomic", mem_second, c, pre)
+
+
+def _kraus_rows(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
+    """Kraus operators of one block in row layout: angles (N, P) -> (N, D, M, D) as ``[i, m, c]``.
+
+    Contracts the site tensors from the first memory qubit to the last; each new site's
+    indices become the most significant ones, so the result is little-endian without a
+    permutation and the large tensor is written in long contiguous runs.
+    """
+    h = _site_tensors(angles, n_qubits)
+    chain = h[:, 0, 0].permute(0, 1, 3, 2, 4)  # (N, b_out, I, M, C)
+    for j in range(1, h.shape[1]):
+        site = h[:, j, :, :1] if j == h.shape[1] - 1 else h[:, j]  # (N, b_in, b_out, m, i, c)
+        chain = torch.einsum("nbBmic,nbIMC->nBiImMcC", site, chain).flatten(2, 3).flatten(3, 4).flatten(4, 5)
+    return chain[:, 0]
+
+
+def _block_operator(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
+    """The full unitary of one block (rotations, CRX chain, rotations): (N, 2**n, 2**n).
+
+    Rows and columns are ``(m, i)``: readout bits then memory bits, little-endian each.
+    Used for ``repeat_blocks > 1``, where the readout qubits do not enter later blocks in ``|0>``.
     """
     n = n_qubits
     rows = angles.shape[0]
-    cdtype = torch.complex128 if angles.dtype == torch.float64 else torch.complex64
-    first = _fused_rotations(angles, 0, n, cdtype)
-    second = _fused_rotations(angles, 4 * n - 1, n, cdtype)
-    crx = _rotations("rx", angles[:, 3 * n : 4 * n - 1], cdtype)
-    chain = torch.ones(rows, 1, 1, dtype=cdtype, device=angles.device)  # (N, bond, open)
+    first, second = _layer(angles, 0, n), _layer(angles, 4 * n - 1, n)
+    crx = _rx(angles[:, 3 * n : 4 * n - 1])
+    # Qubit k receives RX(phi_{k-1}) exactly when qubit k-1 (after its own gates) is 1:
+    # pass that value along the chain as a bond of size 2.
+    chain = torch.ones(rows, 1, 1, dtype=first.dtype, device=angles.device)  # (N, bond, open)
     for k in range(n):
         local = first[:, k].unsqueeze(1)  # (N, l, o, in)
         if k > 0:
             local = torch.cat([local, torch.matmul(crx[:, k - 1], first[:, k]).unsqueeze(1)], dim=1)
-        if readout_from_zero and k % 2:
-            local = local[..., :1]
         site = second[:, k].transpose(1, 2)[:, None, :, :, None] * local[:, :, :, None, :]  # (N, l, o, out, in)
         site = site.reshape(rows, site.shape[1], 2, 1, -1)
-        # Sum over the bond l (size 1 or 2) by broadcasting: (N, o, open, out*in).
         terms = [chain[:, l, None, :, None] * site[:, l] for l in range(site.shape[1])]
         chain = (terms[0] if len(terms) == 1 else terms[0] + terms[1]).reshape(rows, 2, -1)
-    flat = chain.sum(dim=1)
-    # Open indices in site order: (out_k, in_k) per site (a fixed readout input has size 1).
-    in_size = [1 if (readout_from_zero and k % 2) else 2 for k in range(n)]
-    axes = flat.reshape(rows, *[d for k in range(n) for d in (2, in_size[k])])
+    axes = chain.sum(dim=1).reshape(rows, *[2] * (2 * n))  # (out_k, in_k) per qubit k
     readout = [2 * j + 1 for j in reversed(range(n // 2))]
     memory = [2 * j for j in reversed(range(n // 2))]
     order = [1 + 2 * k for k in readout + memory] + [2 + 2 * k for k in readout + memory]
-    return axes.permute(0, *order).reshape(rows, 2**n, -1)
+    return axes.permute(0, *order).reshape(rows, 2**n, 2**n)
+
+
+def _kraus_rows_any(angles: torch.Tensor, n_qubits: int, repeat_blocks: int) -> torch.Tensor:
+    """Row-layout Kraus operators (N, D, M, D) for any ``repeat_blocks``."""
+    if repeat_blocks == 1:
+        return _kraus_rows(angles, n_qubits)
+    dim = 2 ** (n_qubits // 2)
+    step = torch.linalg.matrix_power(_block_operator(angles, n_qubits), repeat_blocks)
+    return step[:, :, :dim].reshape(-1, dim, dim, dim).transpose(1, 2)
 
 
 def kraus_operators(angles: torch.Tensor, n_qubits: int, repeat_blocks: int = 1) -> torch.Tensor:
     """Kraus operators of each step: angles (..., P) -> (..., M, D, D), ``M = D = 2**(n/2)``.
 
-    ``K[..., m, i, c] = <m|_R <i|_mem U |0>_R |c>_mem``; readout outcome ``m`` and memory
-    index ``i`` are little-endian over the readout (odd) and memory (even) qubits.
+    ``K[..., m, i, c] = <m|_R <i|_mem U |0>_R |c>_mem`` up to a phase per outcome ``m``
+    (the readout qubits' last RZ, which cancels in ``K rho K^dag``); ``m`` and ``i`` are
+    little-endian over the readout (odd) and memory (even) qubits. The result is a
+    transposed view of the layout :func:`run_kraus` multiplies with.
     """
     n = check_n_qubits(n_qubits)
     dim = 2 ** (n // 2)
-    lead = angles.shape[:-1]
-    flat = angles.reshape(-1, angles.shape[-1])
-    if repeat_blocks == 1:
-        k_ops = _block_operator(flat, n, readout_from_zero=True)
-    else:
-        step = torch.linalg.matrix_power(_block_operator(flat, n, readout_from_zero=False), repeat_blocks)
-        k_ops = step[:, :, :dim]
-    return k_ops.reshape(*lead, dim, dim, dim)
+    rows = _kraus_rows_any(angles.reshape(-1, angles.shape[-1]), n, repeat_blocks)
+    return rows.reshape(*angles.shape[:-1], dim, dim, dim).transpose(-3, -2)
+
+
+def _recursion(by_row: torch.Tensor, rho: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run steps with row-layout Kraus operators (B, T, D, M, D) from state ``rho`` (B, D, D).
+
+    Each step is two matrix products, ``W = K rho`` with rows ``(i, m)`` and then
+    ``rho' = sum_m K_m W_m^dag`` (``rho`` is Hermitian) with ``K`` and ``W`` read as ``(i, (m, j))``; the step's
+    distribution is ``p(m) = Re sum_{i,j} W[i,m,j] conj(K[i,m,j])``. Returns (B, T, M)
+    and the last state.
+    """
+    batch, steps, dim, m_out, _ = by_row.shape
+    tall = by_row.reshape(batch, steps, dim * m_out, dim).unbind(1)
+    wide = by_row.reshape(batch, steps, dim, m_out * dim).unbind(1)
+    kraus = torch.view_as_real(by_row).unbind(1)
+    probs = []
+    for t in range(steps):
+        w = torch.bmm(tall[t], rho)
+        probs.append((torch.view_as_real(w).view_as(kraus[t]) * kraus[t]).sum(dim=(1, 3, 4)))
+        rho = torch.bmm(wide[t], w.view(batch, dim, m_out * dim).mH)
+    return torch.stack(probs, dim=1), rho
+
+
+def _initial_state(batch: int, dim: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``|0...0><0...0|`` for each of ``batch`` sequences."""
+    rho = torch.zeros(batch, dim, dim, dtype=dtype, device=device)
+    rho[:, 0, 0] = 1.0
+    return rho
 
 
 def run_kraus(k_ops: torch.Tensor) -> torch.Tensor:
     """Per-step outcome distributions from Kraus operators (B, T, M, D, D) -> (B, T, M).
 
-    The memory qubits start in ``|0...0>``; the recursion is differentiable. Both
-    layouts the recursion multiplies with are prepared for all steps at once, so each
-    step is two matrix products: ``W = K rho`` laid out as ``(i, (m, j))``, then
-    ``rho' = W K^dag``. The probabilities ``p_t(m) = tr(K_m^dag K_m rho_t)`` follow
-    from all the states together after the loop.
+    The memory qubits start in ``|0...0>``; the recursion is differentiable.
     """
-    batch, steps, m_out, dim, _ = k_ops.shape
-    rho = torch.zeros(batch, dim, dim, dtype=k_ops.dtype, device=k_ops.device)
-    rho[:, 0, 0] = 1.0
-    by_row = k_ops.transpose(2, 3).reshape(batch, steps, dim * m_out, dim)  # rows (i, m), cols k
-    dagger = k_ops.conj().transpose(-1, -2).reshape(batch, steps, m_out * dim, dim)  # rows (m, j), cols l
-    states = []
-    for t in range(steps):
-        states.append(rho)
-        rho = torch.matmul(torch.matmul(by_row[:, t], rho).reshape(batch, dim, m_out * dim), dagger[:, t])
-    effects = torch.matmul(k_ops.conj().transpose(-1, -2), k_ops)  # (B, T, M, D, D): K_m^dag K_m
-    rhos = torch.stack(states, dim=1)  # (B, T, D, D)
-    return torch.einsum("btmkl,btlk->btm", effects, rhos).real
+    by_row = k_ops.transpose(2, 3)
+    return _recursion(by_row, _initial_state(k_ops.shape[0], k_ops.shape[-1], k_ops.dtype, k_ops.device))[0]
 
 
 def probabilities(angles: torch.Tensor, n_qubits: int, repeat_blocks: int = 1) -> torch.Tensor:
-    """Exact per-step readout distributions: angles (B, T, P) -> (B, T, 2**(n/2))."""
-    return run_kraus(kraus_operators(angles, n_qubits, repeat_blocks))
+    """Exact per-step readout distributions: angles (B, T, P) -> (B, T, 2**(n/2)).
+
+    Sequences are processed in groups and long sequences in segments (the state is
+    carried across segments), each about :data:`CHUNK_ROWS` rows of Kraus operators.
+    """
+    n = check_n_qubits(n_qubits)
+    batch, steps, n_angles = angles.shape
+    dim = 2 ** (n // 2)
+    group = max(1, CHUNK_ROWS // steps)
+    segment = max(1, CHUNK_ROWS // min(group, batch))
+    out = []
+    for part in angles.split(group):
+        rho = _initial_state(part.shape[0], dim, _complex_dtype(angles), angles.device)
+        pieces = []
+        for piece in part.split(segment, dim=1):
+            rows = _kraus_rows_any(piece.reshape(-1, n_angles), n, repeat_blocks)
+            probs, rho = _recursion(rows.reshape(*piece.shape[:2], dim, dim, dim), rho)
+            pieces.append(probs)
+        out.append(torch.cat(pieces, dim=1))
+    return torch.cat(out)
