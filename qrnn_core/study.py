@@ -1,0 +1,288 @@
+"""The study's runs: profiles, run discovery, and the tables the book shows.
+
+A profile (``smoke``, ``quick``, ``paper``) is a folder ``configs/<profile>/`` holding
+one YAML file per training run in ``train/`` (papermill parameters of
+``notebooks/train.ipynb``) and one YAML file per chapter notebook. ``make book`` writes
+each run to ``build/<profile>/runs/<name>/``, named after its configuration file.
+Summary notebooks find runs through :func:`load_profile`, which reads the configuration
+files (not the build folder), so a run whose configuration was removed is never shown.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import yaml
+
+from .training import RESULT, RunRecord, load_run
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ("smoke", "quick", "paper")
+METHOD_NAMES = {"spsa": "SPSA", "fdsa": "FDSA", "exact": "exact gradient", "param-shift": "parameter-shift"}
+# Keys of the paper's per-epoch validation RMSE in paper_reported.json, by method.
+REPORTED_VALIDATION = {"spsa": "validation_rmse_per_epoch_spsa", "fdsa": "validation_rmse_per_epoch_fdsa"}
+NOT_RUN = "not run here"
+
+
+def check_profile(profile: str) -> str:
+    """Return ``profile`` if it is known, else raise ``ValueError`` listing the choices."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; allowed: {', '.join(PROFILES)}")
+    return profile
+
+
+def repo_root(root: str | Path | None = None) -> Path:
+    """The repository the study runs in (``root``, or the one this package lives in)."""
+    return REPO_ROOT if root is None else Path(root).resolve()
+
+
+def runs_dir(profile: str, root: str | Path | None = None) -> Path:
+    """Where ``make book PROFILE=<profile>`` writes the run folders."""
+    return repo_root(root) / "build" / check_profile(profile) / "runs"
+
+
+@dataclass
+class StudyRun:
+    """One configured run of a profile: its parameters, folder and what the folder holds."""
+
+    name: str
+    params: dict
+    run_dir: Path
+    record: RunRecord | None
+
+    @property
+    def method(self) -> str:
+        return self.params["method"]
+
+    @property
+    def label(self) -> str:
+        return self.params.get("run_label") or self.name
+
+    @property
+    def status(self) -> str:
+        """``complete``, ``skipped`` (with the reason recorded by the run) or ``missing``."""
+        return "missing" if self.record is None else self.record.result["status"]
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def status_text(self) -> str:
+        """What the book prints in place of numbers for a run that has none."""
+        if self.status == "skipped":
+            reason = self.record.result["reason"].removeprefix("skipped: ")
+            return f"{NOT_RUN} ({reason})"
+        return f"{NOT_RUN} (no run folder: run `make runs`)" if self.status == "missing" else ""
+
+    @property
+    def epochs(self) -> pd.DataFrame:
+        """Per-epoch validation and training RMSE, epoch 0 being the untrained model."""
+        result = self.record.result
+        first = result["initial_validation"]
+        initial = {"epoch": 0, "val_rmse_y": first["rmse_y"], "val_rmse_z": first["rmse_z"], "val_rmse_mean": first["rmse_mean"]}
+        return pd.DataFrame([initial, *result["epochs"]])
+
+    def scale(self) -> str:
+        """The scale a run was configured at, in words."""
+        p = self.params
+        n_train = p.get("n_train") or 1384
+        val = p.get("val_length") or 2969
+        shots = "exact distributions" if p.get("shots") is None else f"{p['shots']} shots per step"
+        return (
+            f"{p['epochs']} epoch(s) x {n_train} sequences, {val} validation steps, {shots}, "
+            f"{p.get('backend', 'torch')} backend on {p.get('device', 'cpu')}"
+        )
+
+
+def run_configs(profile: str, root: str | Path | None = None) -> dict[str, dict]:
+    """The training-run configurations of a profile: file stem -> papermill parameters."""
+    config_dir = repo_root(root) / "configs" / check_profile(profile) / "train"
+    paths = sorted(config_dir.glob("*.yaml"))
+    if not paths:
+        raise FileNotFoundError(f"no run configurations in {config_dir}")
+    return {path.stem: yaml.safe_load(path.read_text()) or {} for path in paths}
+
+
+def chapter_names(profile: str, root: str | Path | None = None) -> list[str]:
+    """The chapter notebooks a profile configures (one ``configs/<profile>/<chapter>.yaml`` each)."""
+    return sorted(path.stem for path in (repo_root(root) / "configs" / check_profile(profile)).glob("*.yaml"))
+
+
+def load_profile(profile: str, root: str | Path | None = None) -> list[StudyRun]:
+    """Every run configured in ``configs/<profile>/train/``, with its run folder read if it has a result."""
+    runs = []
+    for name, params in run_configs(profile, root).items():
+        run_dir = runs_dir(profile, root) / name
+        record = load_run(run_dir) if (run_dir / RESULT).is_file() else None
+        runs.append(StudyRun(name, params, run_dir, record))
+    return runs
+
+
+def profile_scales(root: str | Path | None = None) -> pd.DataFrame:
+    """The scale of every configured run of every profile, in words."""
+    rows = [
+        {"profile": profile, "run": params.get("run_label", name), "scale": StudyRun(name, params, Path(), None).scale()}
+        for profile in PROFILES
+        for name, params in run_configs(profile, root).items()
+    ]
+    return pd.DataFrame(rows).set_index(["profile", "run"])
+
+
+def stage_book(profile: str, root: str | Path | None = None) -> Path:
+    """Replace ``book/generated`` with the profile's executed notebooks; return that folder.
+
+    Chapters go to ``generated/<chapter>.ipynb`` with their parameter cells hidden,
+    training runs to ``generated/train/<run>.ipynb`` with the run's label added to the
+    page title (their parameters stay visible). Only
+    notebooks of configurations that exist now are copied, so nothing stale is staged.
+    """
+    root = repo_root(root)
+    build = root / "build" / check_profile(profile)
+    dest = root / "book" / "generated"
+    shutil.rmtree(dest, ignore_errors=True)
+    (dest / "train").mkdir(parents=True)
+    for chapter in chapter_names(profile, root):
+        notebook = nbformat.read(build / "chapters" / f"{chapter}.ipynb", as_version=4)
+        for cell in notebook.cells:
+            tags = cell.metadata.get("tags", [])
+            if "parameters" in tags or "injected-parameters" in tags:
+                cell.metadata["tags"] = [*tags, "remove-cell"]
+        nbformat.write(notebook, dest / f"{chapter}.ipynb")
+    for name, params in run_configs(profile, root).items():
+        notebook = nbformat.read(build / "train" / f"{name}.ipynb", as_version=4)
+        title = notebook.cells[0]
+        title.source = title.source.replace("# Training run", f"# Training run: {params.get('run_label', name)}", 1)
+        nbformat.write(notebook, dest / "train" / f"{name}.ipynb")
+    return dest
+
+
+def pick(runs: list[StudyRun], method: str, device: str = "cpu") -> StudyRun:
+    """The run of a method on a device (the first one configured)."""
+    for run in runs:
+        if run.method == method and run.params.get("device", "cpu") == device:
+            return run
+    raise LookupError(f"the profile configures no {method!r} run on device {device!r}")
+
+
+def paper_reported(root: str | Path | None = None) -> dict:
+    """The paper's reported numbers (``book/paper_reported.json``)."""
+    return json.loads((repo_root(root) / "book" / "paper_reported.json").read_text())
+
+
+def reported_validation(reported: dict, method: str) -> pd.DataFrame | None:
+    """The paper's per-epoch validation RMSE of a method (epochs from 1), or ``None``."""
+    key = REPORTED_VALIDATION.get(method)
+    if key is None:
+        return None
+    rows = np.asarray(reported[key])
+    return pd.DataFrame({"epoch": np.arange(1, len(rows) + 1), "val_rmse_y": rows[:, 0], "val_rmse_z": rows[:, 1],
+                         "val_rmse_mean": rows[:, 2]})  # fmt: skip
+
+
+def validation_table(run: StudyRun, reported: dict) -> pd.DataFrame:
+    """Per-epoch validation RMSE of a run beside the paper's reported mean for its method."""
+    table = run.epochs.set_index("epoch")[["val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse"]]
+    table.columns = ["y (measured)", "z (measured)", "mean (measured)", "training RMSE (measured)"]
+    paper = reported_validation(reported, run.method)
+    if paper is not None:
+        table = table.join(paper.set_index("epoch")["val_rmse_mean"].rename("mean (reported by the paper)"), how="outer")
+    table.index.name = "epoch"
+    return table
+
+
+def best_table(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
+    """Best validation mean RMSE per run, beside the paper's best for the method."""
+    rows = []
+    for run in runs:
+        paper = reported_validation(reported, run.method)
+        row = {"run": run.label}
+        if run.complete:
+            epochs = run.epochs
+            best = epochs.loc[epochs["val_rmse_mean"].idxmin()]
+            row |= {"best validation mean RMSE (measured)": f"{best['val_rmse_mean']:.4f}", "at epoch": str(int(best["epoch"]))}
+        else:
+            row |= {"best validation mean RMSE (measured)": run.status_text, "at epoch": ""}
+        if paper is None:
+            row |= {"best (reported by the paper)": "", "paper's epoch": ""}
+        else:
+            i = paper["val_rmse_mean"].idxmin()
+            row |= {"best (reported by the paper)": f"{paper['val_rmse_mean'][i]:.4f}", "paper's epoch": str(int(paper["epoch"][i]))}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("run")
+
+
+def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
+    """What each training run cost on this machine: measured per update, projected per paper epoch.
+
+    The projection is ``1384 x`` the measured mean update time plus one measured
+    validation; it is labelled as projected wherever shown.
+    """
+    rows = []
+    for run in runs:
+        row = {"run": run.label}
+        if run.complete:
+            timings = run.record.result["timings"]
+            updates = run.record.updates
+            evaluations = updates["circuit_evaluations"].mean() if len(updates) else float("nan")
+            projected = 1384 * timings["mean_update_s"] + timings["mean_validation_s"] if len(updates) else float("nan")
+            row |= {
+                "updates": str(len(updates)),
+                "sequence evaluations per update": f"{evaluations:.0f}",
+                "mean time per update, s (measured)": f"{timings['mean_update_s']:.3f}",
+                "validation pass, s (measured)": f"{timings['mean_validation_s']:.2f}",
+                "whole run, s (measured)": f"{timings['total_s']:.1f}",
+                "1384-sequence epoch, min (projected)": f"{projected / 60:.1f}",
+            }
+        else:
+            row |= {"updates": run.status_text}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("run").fillna("")
+
+
+def machine(runs: list[StudyRun]) -> str:
+    """The hardware the profile's complete runs ran on, from their provenance."""
+    seen = []
+    for run in runs:
+        if run.complete:
+            device = run.record.result["provenance"]["device"]
+            text = f"{device['cpu']}, torch threads: {device['torch_threads']}"
+            if device.get("cuda_device"):
+                text += f", {device['cuda_device']}"
+            if text not in seen:
+                seen.append(text)
+    return "; ".join(seen) or "no complete run"
+
+
+def provenance_table(runs: list[StudyRun]) -> pd.DataFrame:
+    """Package versions, commit, device and creation time of every run, one row per run."""
+    rows = []
+    for run in runs:
+        if run.record is None:
+            rows.append({"run": run.label, "status": run.status_text})
+            continue
+        p = run.record.result["provenance"]
+        device = p["device"]
+        rows.append({
+            "run": run.label,
+            "status": run.status if run.complete else run.status_text,
+            "CPU": device["cpu"],
+            "torch threads": device["torch_threads"],
+            "CUDA device": device.get("cuda_device") or "none",
+            **{k: v or "" for k, v in p["versions"].items()},
+            "git commit": (p.get("git_commit") or "unknown")[:10],
+            "created": p["created"],
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("run").fillna("")
+
+
+def caption(profile: str, runs: list[StudyRun], what: str) -> str:
+    """A caption stating the profile, the scale of every run shown and the machine."""
+    scales = "; ".join(f"{run.label}: {run.scale()}" + ("" if run.complete else f", {run.status_text}") for run in runs)
+    return f"{what} Profile `{profile}`: {scales}. Machine: {machine(runs)}."

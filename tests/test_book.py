@@ -1,0 +1,100 @@
+"""End to end: `make book PROFILE=smoke` runs every notebook with papermill and builds the book.
+
+The build runs in a copy of the working tree (sharing the installed .venv), so it never
+touches the checkout's own build/ or book/ folders.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from qrnn_core import study
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def make(tree: Path, *targets: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHONPATH": str(tree)}
+    return subprocess.run(["make", "-j2", *targets, "PROFILE=smoke"], cwd=tree, env=env, capture_output=True, text=True,
+                          timeout=timeout)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    """A copy of the working tree (tracked and untracked, not ignored files) with the smoke book built in it."""
+    tree = tmp_path_factory.mktemp("study")
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tree / name)
+    (tree / ".venv").symlink_to(ROOT / ".venv")
+    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
+    os.utime(tree / "pyproject.toml", (stamp - 1, stamp - 1))  # the installed venv is current: never reinstall from the copy
+    done = make(tree, "book")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    return tree
+
+
+def page(tree: Path, name: str) -> str:
+    return (tree / "book" / "_build" / "html" / name).read_text()
+
+
+def images(tree: Path, name: str) -> list[Path]:
+    html_dir = (tree / "book" / "_build" / "html" / name).parent
+    return [html_dir / src for src in re.findall(r'<img[^>]*src="([^"]+\.png)"', page(tree, name))]
+
+
+def test_every_configured_run_has_a_result(tree):
+    for run in study.load_profile("smoke", tree):
+        expected = "complete" if run.params["device"] == "cpu" or torch.cuda.is_available() else "skipped"
+        assert run.status == expected, run.name
+        assert (tree / "book" / "_build" / "html" / "generated" / "train" / f"{run.name}.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "name", ["generated/runtime.html", "generated/accuracy.html", "generated/predictions.html", "generated/methods.html"]
+)
+def test_figures_are_images_that_exist(tree, name):
+    found = images(tree, name)
+    assert found and all(path.is_file() for path in found), found
+
+
+def test_tables_captions_and_notes(tree):
+    runtime = page(tree, "generated/runtime.html")
+    assert re.search(r"<table.*?Table 1", runtime, re.S), "the paper's Table 1, rebuilt by the runtime chapter"
+    setup = page(tree, "generated/setup.html")
+    assert re.search(r"<table.*?mean time per update, s \(measured\)", setup, re.S), "runtime table of the training runs"
+    accuracy = page(tree, "generated/accuracy.html")
+    assert "Profile <code" in accuracy and "reported by the paper" in accuracy
+    if not torch.cuda.is_available():
+        assert "not run here (no CUDA device)" in accuracy
+    notes = page(tree, "generated/reproduction_notes.html")
+    assert "Table 1 swaps the two FDSA rows" in notes and "parameter_binds" in notes
+    assert "benchmarking optimization methods for quantum recurrent neural networks" in page(tree, "references.html").lower()
+
+
+def test_unchanged_runs_are_not_rerun(tree):
+    assert make(tree, "-q", "runs").returncode == 0, "make -q runs: everything should be up to date"
+
+
+def test_a_failing_notebook_stops_the_build(tree):
+    bad = tree / "configs" / "smoke" / "train" / "zz-bad.yaml"
+    bad.write_text("run_label: bad\nmethod: spsa\ndevice: cpu\nepochs: -1\n")
+    try:
+        done = make(tree, "runs")
+    finally:
+        bad.unlink()
+    assert done.returncode != 0
+    assert "epochs must be an integer >= 0, got -1" in done.stderr
+    assert not (tree / "build" / "smoke" / "train" / "zz-bad.ipynb").exists()
+    assert not (tree / "build" / "smoke" / "runs" / "zz-bad" / "result.json").exists()
