@@ -1,6 +1,4 @@
-"""Analyses beyond the paper: known answers, and every chapter notebook under the smoke profile."""
-
-from pathlib import Path
+"""Analyses beyond the paper, checked on known answers (the chapters run in tests/test_book.py)."""
 
 import numpy as np
 import pytest
@@ -8,9 +6,6 @@ import torch
 
 from qrnn_core import analysis
 from qrnn_core.model import QRNN, QRNNConfig
-
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = ["gradient_quality", "parameter_shift", "shots_and_seeds", "baselines", "backend_agreement"]
 
 
 def test_cosine_and_relative_error_known_answers():
@@ -87,15 +82,3 @@ def test_paper_claims_on_a_constructed_history():
     assert "holds for 2 of 2 seeds" in claims[1]
     assert claims[2].endswith("Holds at this scale.")
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_runs_under_smoke_profile(chapter, tmp_path):
-    papermill = pytest.importorskip("papermill")
-    import yaml
-
-    params = yaml.safe_load((ROOT / "configs" / "smoke" / f"{chapter}.yaml").read_text()) or {}
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / f"{chapter}.ipynb"), str(tmp_path / f"{chapter}.ipynb"),
-        parameters=params | {"profile": "smoke", "root": str(ROOT)}, cwd=str(ROOT), kernel_name="python3", progress_bar=False,
-    )  # fmt: skip
