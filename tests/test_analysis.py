@@ -1,7 +1,6 @@
 """Analyses beyond the paper, checked on known answers (the chapters run in tests/test_book.py)."""
 
 import numpy as np
-import pytest
 import torch
 
 from qrnn_core import analysis
