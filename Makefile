@@ -72,6 +72,9 @@ $(BUILD)/chapters/%.ipynb: notebooks/%.ipynb configs/$(PROFILE)/%.yaml book/pape
 	$(PAPERMILL) $< $(@D)/.$*.tmp.ipynb -f configs/$(PROFILE)/$*.yaml -r profile $(PROFILE) -r root $(CURDIR)
 	mv $(@D)/.$*.tmp.ipynb $@
 
+# The benchmark chapter times code: it runs last and alone, never beside another notebook.
+$(BUILD)/chapters/runtime.ipynb: $(filter-out $(BUILD)/chapters/runtime.ipynb,$(CHAPTER_NBS))
+
 runs: $(RUN_NBS) $(CHAPTER_NBS)
 
 # The old book is removed before anything runs: a failed build leaves no book rather than a stale one.
