@@ -47,7 +47,7 @@ CHAPTER_NBS := $(CHAPTERS:%=$(BUILD)/chapters/%.ipynb)
 # times faster than two competing threads), so `make book` runs JOBS notebooks side by side.
 THREADS ?= 1
 JOBS ?= 2
-PAPERMILL := OMP_NUM_THREADS=$(THREADS) $(PY) -m papermill --kernel python3 --cwd $(CURDIR) --no-progress-bar
+PAPERMILL = OMP_NUM_THREADS=$(THREADS) $(PY) -m papermill --kernel python3 --cwd $(CURDIR) --no-progress-bar
 BOOK_FLAGS ?= -W -n --keep-going
 
 ifneq ($(filter book runs,$(MAKECMDGOALS)),)
@@ -72,8 +72,10 @@ $(BUILD)/chapters/%.ipynb: notebooks/%.ipynb configs/$(PROFILE)/%.yaml book/pape
 	$(PAPERMILL) $< $(@D)/.$*.tmp.ipynb -f configs/$(PROFILE)/$*.yaml -r profile $(PROFILE) -r root $(CURDIR)
 	mv $(@D)/.$*.tmp.ipynb $@
 
-# The benchmark chapter times code: it runs last and alone, never beside another notebook.
+# The benchmark chapter times code: it runs last and alone, never beside another notebook, and
+# Qiskit Aer (the paper's execution) may use every core; the benchmark sets torch's threads itself.
 $(BUILD)/chapters/runtime.ipynb: $(filter-out $(BUILD)/chapters/runtime.ipynb,$(CHAPTER_NBS))
+$(BUILD)/chapters/runtime.ipynb: THREADS = $(shell nproc)
 
 runs: $(RUN_NBS) $(CHAPTER_NBS)
 
