@@ -11,14 +11,11 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .data import DEFAULT_CACHE, LorenzConfig, load_lorenz, make_windows
 from .model import QRNN, QRNNConfig
-from .simulate import torch_device
+from .provenance import provenance as build_provenance
 
 RESULT = "result.json"
 UPDATES = "updates.csv"
@@ -174,49 +171,9 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     _atomic_write(path, write)
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (out.stdout.strip() or None) if out.returncode == 0 else None
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def provenance(config: TrainConfig) -> dict:
-    """Config, seed, package versions, git commit and device of a run (no hostname)."""
-    cuda = config.uses_cuda and torch.cuda.is_available()
-    return {
-        "config": config.to_dict(),
-        "seed": config.seed,
-        "versions": {
-            "python": platform.python_version(),
-            **{name: _version(name) for name in ("torch", "qiskit", "qiskit-aer", "numpy")},
-        },
-        "git_commit": _git_commit(),
-        "device": {
-            "cpu": _cpu_model(),
-            "torch_threads": torch.get_num_threads(),
-            "cuda_device": torch.cuda.get_device_name(torch_device(config.device)) if cuda else None,
-        },
-        "created": datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
+    """Config, seed, package versions, lock hash, git commit and device of a run (see ``qrnn_core.provenance``)."""
+    return build_provenance(config.to_dict(), seed=config.seed, device=config.device)
 
 
 def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
