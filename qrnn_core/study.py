@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .training import RESULT, RunRecord, load_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -92,8 +93,8 @@ class StudyRun:
     def scale(self) -> str:
         """The scale a run was configured at, in words."""
         p = self.params
-        n_train = p.get("n_train") or 1384
-        val = p.get("val_length") or 2969
+        n_train = p.get("n_train") or TRAIN_WINDOWS
+        val = p.get("val_length") or VALIDATION_STEPS
         shots = "exact distributions" if p.get("shots") is None else f"{p['shots']} shots per step"
         return (
             f"{p['epochs']} epoch(s) x {n_train} sequences, {val} validation steps, {shots}, "
@@ -221,7 +222,7 @@ def best_table(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
 def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
     """What each training run cost on this machine: measured per update, projected per paper epoch.
 
-    The projection is ``1384 x`` the measured mean update time plus one measured
+    The projection is ``TRAIN_WINDOWS x`` (1384) the measured mean update time plus one measured
     validation; it is labelled as projected wherever shown.
     """
     rows = []
@@ -231,14 +232,14 @@ def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
             timings = run.record.result["timings"]
             updates = run.record.updates
             evaluations = updates["circuit_evaluations"].mean() if len(updates) else float("nan")
-            projected = 1384 * timings["mean_update_s"] + timings["mean_validation_s"] if len(updates) else float("nan")
+            projected = TRAIN_WINDOWS * timings["mean_update_s"] + timings["mean_validation_s"] if len(updates) else float("nan")
             row |= {
                 "updates": str(len(updates)),
                 "sequence evaluations per update": f"{evaluations:.0f}",
                 "mean time per update, s (measured)": f"{timings['mean_update_s']:.3f}",
                 "validation pass, s (measured)": f"{timings['mean_validation_s']:.2f}",
                 "whole run, s (measured)": f"{timings['total_s']:.1f}",
-                "1384-sequence epoch, min (projected)": f"{projected / 60:.1f}",
+                f"{TRAIN_WINDOWS}-sequence epoch, min (projected)": f"{projected / 60:.1f}",
             }
         else:
             row |= {"updates": run.status_text}
