@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from .data import DEFAULT_CACHE, LorenzConfig, load_lorenz, make_windows
 from .model import QRNN, QRNNConfig
+from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .provenance import provenance as build_provenance
 
 RESULT = "result.json"
@@ -57,8 +58,8 @@ class TrainConfig:
     spsa_samples: int = _opt("SPSA directions averaged per update", 2)
     precision: str = _opt("single or double", "single")
     seq_len: int = _opt("steps per training sequence", 20)
-    n_train: int | None = _opt("training sequences used, evenly spaced (None: all 1384)", None)
-    val_length: int | None = _opt("first validation steps used (None: all 2969)", None)
+    n_train: int | None = _opt(f"training sequences used, evenly spaced (None: all {TRAIN_WINDOWS})", None)
+    val_length: int | None = _opt(f"first validation steps used (None: all {VALIDATION_STEPS})", None)
     epochs: int = _opt("passes over the training sequences", 10)
     batch_size: int = _opt("sequences per weight update", 1)
     lr: float = _opt("Adam learning rate", 0.007)
