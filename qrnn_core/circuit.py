@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 
+from .checks import check_int
+
 
 def check_n_qubits(n_qubits: int) -> int:
     """Return ``n_qubits`` if it is an even integer >= 2, else raise ``ValueError``."""
@@ -39,11 +41,6 @@ def n_qubits_from_angles(n_angles: int) -> int:
             f"{n_angles} angles per step matches no even n_qubits >= 2 (allowed: 7n - 1 = 13, 27, 41, 55, ...)"
         )
     return n
-
-
-def memory_qubits(n_qubits: int) -> list[int]:
-    """The memory qubits (even indices), carried from step to step."""
-    return list(range(0, check_n_qubits(n_qubits), 2))
 
 
 def readout_qubits(n_qubits: int) -> list[int]:
@@ -90,10 +87,8 @@ def build_circuit(n_qubits: int, steps: int, repeat_blocks: int = 1) -> QuantumC
     is readout qubit ``2j + 1`` (Qiskit's little-endian outcome order).
     """
     n = check_n_qubits(n_qubits)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(repeat_blocks, bool) or not isinstance(repeat_blocks, int) or repeat_blocks < 1:
-        raise ValueError(f"repeat_blocks must be an integer >= 1, got {repeat_blocks!r}")
+    check_int("steps", steps, 1)
+    check_int("repeat_blocks", repeat_blocks, 1)
     qreg = QuantumRegister(n, "q")
     cregs = [ClassicalRegister(n // 2, f"c{t}") for t in range(steps)]
     qc = QuantumCircuit(qreg, *cregs, name=f"qrnn_n{n}_T{steps}")

@@ -136,20 +136,6 @@ def _kraus_rows_any(angles: torch.Tensor, n_qubits: int, repeat_blocks: int) -> 
     return step[:, :, :dim].reshape(-1, dim, dim, dim).transpose(1, 2)
 
 
-def kraus_operators(angles: torch.Tensor, n_qubits: int, repeat_blocks: int = 1) -> torch.Tensor:
-    """Kraus operators of each step: angles (..., P) -> (..., M, D, D), ``M = D = 2**(n/2)``.
-
-    ``K[..., m, i, c] = <m|_R <i|_mem U |0>_R |c>_mem`` up to a phase per outcome ``m``
-    (the readout qubits' last RZ, which cancels in ``K rho K^dag``); ``m`` and ``i`` are
-    little-endian over the readout (odd) and memory (even) qubits. The result is a
-    transposed view of the layout :func:`run_kraus` multiplies with.
-    """
-    n = check_n_qubits(n_qubits)
-    dim = 2 ** (n // 2)
-    rows = _kraus_rows_any(angles.reshape(-1, angles.shape[-1]), n, repeat_blocks)
-    return rows.reshape(*angles.shape[:-1], dim, dim, dim).transpose(-3, -2)
-
-
 def _recursion(by_row: torch.Tensor, rho: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Run steps with row-layout Kraus operators (B, T, D, M, D) from state ``rho`` (B, D, D).
 
@@ -175,15 +161,6 @@ def _initial_state(batch: int, dim: int, dtype: torch.dtype, device: torch.devic
     rho = torch.zeros(batch, dim, dim, dtype=dtype, device=device)
     rho[:, 0, 0] = 1.0
     return rho
-
-
-def run_kraus(k_ops: torch.Tensor) -> torch.Tensor:
-    """Per-step outcome distributions from Kraus operators (B, T, M, D, D) -> (B, T, M).
-
-    The memory qubits start in ``|0...0>``; the recursion is differentiable.
-    """
-    by_row = k_ops.transpose(2, 3)
-    return _recursion(by_row, _initial_state(k_ops.shape[0], k_ops.shape[-1], k_ops.dtype, k_ops.device))[0]
 
 
 def probabilities(angles: torch.Tensor, n_qubits: int, repeat_blocks: int = 1) -> torch.Tensor:
