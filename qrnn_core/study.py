@@ -10,7 +10,9 @@ files (not the build folder), so a run whose configuration was removed is never 
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,13 +104,92 @@ class StudyRun:
         )
 
 
+SWEEP_KEYS = ("base", "cases", "grid", "name")
+# Parameters the pipeline sets itself; a configuration may not set them.
+RESERVED_PARAMS = ("sweep", "out_dir")
+RUN_NAME = re.compile(r"[a-z0-9_-]+")
+
+
+def _check_run_name(name: str, where: str) -> str:
+    if not RUN_NAME.fullmatch(name):
+        raise ValueError(f"{where}: run name {name!r} is not allowed; use only a-z, 0-9, '-' and '_'")
+    return name
+
+
+def expand_sweep(path: str | Path) -> dict[str, dict]:
+    """The runs of one sweep file: ``<sweep>-<name>`` -> base | case | grid point | {"sweep": <sweep>}.
+
+    The file holds ``base`` (parameters shared by every run), optional ``cases`` (a list of
+    partial parameter dicts), optional ``grid`` (lists crossed with every case) and ``name``
+    (a ``str.format`` template over a run's parameters). Bad specs raise ``ValueError``
+    naming the file and the entry.
+    """
+    path = Path(path)
+    sweep = _check_run_name(path.stem, f"sweep file {path}")
+    spec = yaml.safe_load(path.read_text())
+    if not isinstance(spec, dict):
+        raise ValueError(f"sweep file {path}: must be a mapping with keys {', '.join(SWEEP_KEYS)}, got {spec!r}")
+    unknown = sorted(set(spec) - set(SWEEP_KEYS))
+    if unknown:
+        raise ValueError(f"sweep file {path}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(SWEEP_KEYS)}")
+    base = spec.get("base") or {}
+    cases = spec.get("cases") or [{}]
+    grid = spec.get("grid") or {}
+    template = spec.get("name")
+    if not isinstance(base, dict):
+        raise ValueError(f"sweep file {path}: 'base' must be a mapping of parameters, got {base!r}")
+    if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
+        raise ValueError(f"sweep file {path}: 'cases' must be a list of parameter mappings, got {cases!r}")
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ValueError(f"sweep file {path}: 'grid' must map parameters to non-empty lists, got {grid!r}")
+    if not isinstance(template, str) or not template:
+        raise ValueError(f"sweep file {path}: 'name' must be a run-name template such as '{{method}}-s{{seed}}', got {template!r}")
+    for where, params in [("base", base), *((f"cases[{i}]", case) for i, case in enumerate(cases)), ("grid", grid)]:
+        reserved = sorted(set(params) & set(RESERVED_PARAMS))
+        if reserved:
+            raise ValueError(f"sweep file {path}: {where} sets {', '.join(reserved)}, which the pipeline sets itself")
+    runs: dict[str, dict] = {}
+    for i, case in enumerate(cases):
+        for point in itertools.product(*grid.values()):
+            params = base | case | dict(zip(grid, point)) | {"sweep": sweep}
+            try:
+                formatted = template.format(**params)
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValueError(f"sweep file {path}: name template {template!r} cannot be filled from cases[{i}] "
+                                 f"with {dict(zip(grid, point))}: {error!r}") from None  # fmt: skip
+            name = _check_run_name(f"{sweep}-{formatted}", f"sweep file {path}, cases[{i}] with {dict(zip(grid, point))}")
+            if name in runs:
+                raise ValueError(f"sweep file {path}: run name {name!r} is produced twice (cases[{i}] with "
+                                 f"{dict(zip(grid, point))}); make the name template tell the runs apart")  # fmt: skip
+            runs[name] = params
+    return runs
+
+
 def run_configs(profile: str, root: str | Path | None = None) -> dict[str, dict]:
-    """The training-run configurations of a profile: file stem -> papermill parameters."""
-    config_dir = repo_root(root) / "configs" / check_profile(profile) / "train"
-    paths = sorted(config_dir.glob("*.yaml"))
-    if not paths:
-        raise FileNotFoundError(f"no run configurations in {config_dir}")
-    return {path.stem: yaml.safe_load(path.read_text()) or {} for path in paths}
+    """The training runs of a profile: run name -> papermill parameters of ``notebooks/train.ipynb``.
+
+    One run per ``configs/<profile>/train/<run>.yaml`` (named after the file) and the
+    expanded runs of every ``configs/<profile>/sweeps/<sweep>.yaml`` (see :func:`expand_sweep`),
+    in that order. Run names are unique across all of them (``ValueError`` otherwise).
+    """
+    config_dir = repo_root(root) / "configs" / check_profile(profile)
+    runs: dict[str, dict] = {}
+    for path in sorted((config_dir / "train").glob("*.yaml")):
+        params = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(params, dict):
+            raise ValueError(f"run file {path}: must be a mapping of parameters, got {params!r}")
+        reserved = sorted(set(params) & set(RESERVED_PARAMS))
+        if reserved:
+            raise ValueError(f"run file {path}: sets {', '.join(reserved)}, which the pipeline sets itself")
+        runs[_check_run_name(path.stem, f"run file {path}")] = params
+    for path in sorted((config_dir / "sweeps").glob("*.yaml")):
+        for name, params in expand_sweep(path).items():
+            if name in runs:
+                raise ValueError(f"sweep file {path}: run name {name!r} is already used by another run of profile {profile!r}")
+            runs[name] = params
+    if not runs:
+        raise FileNotFoundError(f"no run configurations in {config_dir / 'train'} or {config_dir / 'sweeps'}")
+    return runs
 
 
 def chapter_names(profile: str, root: str | Path | None = None) -> list[str]:

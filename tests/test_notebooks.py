@@ -39,6 +39,7 @@ def test_profile_configures_every_chapter_and_valid_runs(profile):
     assert {("spsa", "cpu"), ("fdsa", "cpu"), ("spsa", "cuda"), ("fdsa", "cuda"), ("exact", "cpu")} <= methods
     for name, params in runs.items():
         assert params.pop("run_label"), f"{profile}/{name} needs a run_label"
+        params.pop("sweep", None)  # names the sweep a run belongs to; not a training parameter
         TrainConfig(**params)  # raises ValueError on a bad value
 
 
