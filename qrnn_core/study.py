@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .files import copy_file
 from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .training import RESULT, RunRecord, load_run
 
@@ -31,6 +32,8 @@ METHOD_NAMES = {"spsa": "SPSA", "fdsa": "FDSA", "exact": "exact gradient", "para
 # Keys of the paper's per-epoch validation RMSE in paper_reported.json, by method.
 REPORTED_VALIDATION = {"spsa": "validation_rmse_per_epoch_spsa", "fdsa": "validation_rmse_per_epoch_fdsa"}
 NOT_RUN = "not run here"
+# Folder of book/generated/ whose contents the built book serves at its root (html_extra_path in book/_config.yml).
+BOOK_EXTRA = "_extra"
 
 
 def check_profile(profile: str) -> str:
@@ -48,6 +51,18 @@ def repo_root(root: str | Path | None = None) -> Path:
 def runs_dir(profile: str, root: str | Path | None = None) -> Path:
     """Where ``make book PROFILE=<profile>`` writes the run folders."""
     return repo_root(root) / "build" / check_profile(profile) / "runs"
+
+
+def chapter_data_dir(profile: str, chapter: str, root: str | Path | None = None) -> Path:
+    """A chapter's own data folder, ``<root>/build/<profile>/data/<chapter>/`` (created).
+
+    The Makefile deletes it before the chapter re-runs; the book links its tables' CSV files.
+    """
+    if not chapter or not chapter.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"chapter must be a notebook name of letters, digits, '_' and '-', got {chapter!r}")
+    path = repo_root(root) / "build" / check_profile(profile) / "data" / chapter
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @dataclass
@@ -232,7 +247,10 @@ def stage_book(profile: str, root: str | Path | None = None) -> Path:
     (dest / "train").mkdir(parents=True)
     for chapter in chapter_names(profile, root):
         notebook = nbformat.read(build / "chapters" / f"{chapter}.ipynb", as_version=4)
+    (dest / BOOK_EXTRA / "data").mkdir(parents=True)
         for cell in notebook.cells:
+        for table in sorted((build / "data" / chapter).glob("*.csv")):
+            copy_file(table, dest / BOOK_EXTRA / "data" / chapter / table.name)
             tags = cell.metadata.get("tags", [])
             if "parameters" in tags or "injected-parameters" in tags:
                 cell.metadata["tags"] = [*tags, "remove-cell"]
