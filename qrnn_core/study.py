@@ -237,7 +237,9 @@ def stage_book(profile: str, root: str | Path | None = None) -> Path:
 
     Chapters go to ``generated/<chapter>.ipynb`` with their parameter cells hidden,
     training runs to ``generated/train/<run>.ipynb`` with the run's label added to the
-    page title (their parameters stay visible). Only
+    page title (their parameters stay visible). The tables' CSV files of each chapter
+    (``build/<profile>/data/<chapter>/*.csv``) go to ``generated/_extra/data/<chapter>/``,
+    which the book serves as ``data/<chapter>/`` (``html_extra_path``). Only
     notebooks of configurations that exist now are copied, so nothing stale is staged.
     """
     root = repo_root(root)
@@ -245,12 +247,12 @@ def stage_book(profile: str, root: str | Path | None = None) -> Path:
     dest = root / "book" / "generated"
     shutil.rmtree(dest, ignore_errors=True)
     (dest / "train").mkdir(parents=True)
-    for chapter in chapter_names(profile, root):
-        notebook = nbformat.read(build / "chapters" / f"{chapter}.ipynb", as_version=4)
     (dest / BOOK_EXTRA / "data").mkdir(parents=True)
-        for cell in notebook.cells:
+    for chapter in chapter_names(profile, root):
         for table in sorted((build / "data" / chapter).glob("*.csv")):
             copy_file(table, dest / BOOK_EXTRA / "data" / chapter / table.name)
+        notebook = nbformat.read(build / "chapters" / f"{chapter}.ipynb", as_version=4)
+        for cell in notebook.cells:
             tags = cell.metadata.get("tags", [])
             if "parameters" in tags or "injected-parameters" in tags:
                 cell.metadata["tags"] = [*tags, "remove-cell"]
