@@ -136,7 +136,7 @@ def expand_sweep(path: str | Path) -> dict[str, dict]:
 
     The file holds ``base`` (parameters shared by every run), optional ``cases`` (a list of
     partial parameter dicts), optional ``grid`` (lists crossed with every case) and ``name``
-    (a ``str.format`` template over a run's parameters). Bad specs raise ``ValueError``
+    (a ``str.format`` template over a run's parameters; ``None`` reads ``none``). Bad specs raise ``ValueError``
     naming the file and the entry.
     """
     path = Path(path)
@@ -168,7 +168,7 @@ def expand_sweep(path: str | Path) -> dict[str, dict]:
         for point in itertools.product(*grid.values()):
             params = base | case | dict(zip(grid, point)) | {"sweep": sweep}
             try:
-                formatted = template.format(**params)
+                formatted = template.format(**{k: "none" if v is None else v for k, v in params.items()})
             except (KeyError, IndexError, ValueError) as error:
                 raise ValueError(f"sweep file {path}: name template {template!r} cannot be filled from cases[{i}] "
                                  f"with {dict(zip(grid, point))}: {error!r}") from None  # fmt: skip
