@@ -1,9 +1,11 @@
 """The Lorenz-63 cross-prediction task: input x, targets y and z one step ahead.
 
-The series is integrated with a fixed-step RK4 (``dt``), a transient is discarded,
-each column is min-max scaled to [0, 1], and the paper's windows are cut: 20-step
-training sequences from the first ``train_fraction`` of all windows keeping every
-``stride``-th, and the rest of the series as one validation sequence.
+The series is integrated with a fixed-step RK4 (``dt``) from an initial condition drawn
+with ``data_seed``, a transient is discarded, each column is min-max scaled to [0, 1], and
+the paper's windows are cut: 20-step training sequences from the first ``train_fraction``
+of all windows keeping every ``stride``-th, and the rest of the series as one validation
+sequence. A series of one's own (``data_path``: ``.npy`` or ``.csv``) replaces the
+integration; everything after it is the same.
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from .checks import check_choice, check_int
+from .files import save_npz
 
 DEFAULT_CACHE = Path(os.environ.get("QRNN_DATA_CACHE", "data_cache"))
+DEFAULT_DATA_SEED = 1920
+SCALES = ("minmax", "none")
+FILE_SUFFIXES = (".npy", ".csv")
 
 
 @dataclass(frozen=True)
@@ -29,12 +38,15 @@ class LorenzConfig:
     rho: float = 28.0
     beta: float = 8.0 / 3.0
     transient: int = 1000
-    seed: int = 1920
+    data_seed: int = DEFAULT_DATA_SEED
     train_fraction: float = 0.7
     stride: int = 5
     seq_len: int = 20
     horizon: int = 1
     context_length: int = 1
+    data_path: str | None = None
+    columns: tuple[int, int, int] = (0, 1, 2)
+    scale: str = "minmax"
 
     def __post_init__(self) -> None:
         ints = {"n_points": 2, "transient": 0, "stride": 1, "seq_len": 1, "horizon": 1, "context_length": 1}
@@ -46,6 +58,9 @@ class LorenzConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        check_int("data_seed", self.data_seed, 0)
+        check_choice("scale", self.scale, SCALES)
+        object.__setattr__(self, "columns", parse_columns(self.columns))
         if not 0 < self.train_fraction < 1:
             raise ValueError(f"train_fraction must lie in (0, 1), got {self.train_fraction!r}")
         if self.n_points < self.seq_len + self.horizon + self.context_length:
@@ -53,6 +68,12 @@ class LorenzConfig:
                 f"n_points={self.n_points} is too short for seq_len={self.seq_len}, horizon={self.horizon}, "
                 f"context_length={self.context_length}"
             )
+
+    def source(self) -> str:
+        """The series in words: the file, or the generated Lorenz trajectory and its data seed."""
+        if self.data_path is not None:
+            return f"file {self.data_path} (columns {','.join(map(str, self.columns))}, scale {self.scale})"
+        return f"Lorenz-63, data seed {self.data_seed}"
 
     def key(self) -> str:
         """A short hash of the parameters, naming the cache file."""
@@ -79,9 +100,98 @@ class LorenzData:
     val_start: int
 
 
+def parse_columns(columns: object) -> tuple[int, int, int]:
+    """Three distinct column indices (input, target 1, target 2) from ``"0,1,2"`` or a sequence."""
+    parts = columns.split(",") if isinstance(columns, str) else columns
+    try:
+        values = tuple(int(str(part).strip()) for part in parts)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or len(set(values)) != 3 or min(values) < 0:
+        raise ValueError(f"columns must be three distinct column indices >= 0 such as '0,1,2' (input, target, target), got {columns!r}")
+    return values
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_table(path: Path) -> np.ndarray:
+    """A ``.npy`` or ``.csv`` file as a 2-D float array (CSV: header row optional)."""
+    if path.suffix.lower() == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"data file {str(path)!r} is not a readable .npy array: {error}") from error
+        if array.ndim != 2:
+            raise ValueError(f"data file {str(path)!r} must hold a 2-D array (rows = time steps, columns = variables), got shape {array.shape}")
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or np.iscomplexobj(array):
+            raise ValueError(f"data file {str(path)!r} must hold real numbers, got dtype {array.dtype}")
+        return array.astype(float)
+    try:
+        cells = pd.read_csv(path, header=None, dtype=str, skipinitialspace=True, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ValueError(f"data file {str(path)!r} is not a readable CSV table: {error}") from error
+    first = cells.iloc[0].to_numpy(dtype=str)
+    try:
+        first.astype(float)
+    except ValueError:
+        cells = cells.iloc[1:]  # a header row
+    values = cells.to_numpy(dtype=str)
+    try:
+        return values.astype(float)
+    except ValueError:
+        rows, cols = np.nonzero(~np.vectorize(_is_number)(values))
+        raise ValueError(
+            f"data file {str(path)!r} holds a non-numeric or empty cell {values[rows[0], cols[0]]!r} "
+            f"(data row {rows[0] + 1}, column {cols[0]}); every cell must be a number"
+        ) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_series(path: str | Path, columns: object = (0, 1, 2)) -> np.ndarray:
+    """The (input, target, target) columns of a ``.npy`` or ``.csv`` file, unscaled, (n, 3).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for an unreadable
+    one, fewer than 3 columns, a non-numeric cell, NaN or inf in the columns used.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file {str(path)!r} does not exist")
+    if path.suffix.lower() not in FILE_SUFFIXES:
+        raise ValueError(f"data file {str(path)!r} must end in {' or '.join(FILE_SUFFIXES)}, got {path.suffix!r}")
+    table = _read_table(path)
+    columns = parse_columns(columns)
+    if table.shape[1] < 3:
+        raise ValueError(f"data file {str(path)!r} has {table.shape[1]} column(s); it needs at least 3 (input and two targets)")
+    if max(columns) >= table.shape[1]:
+        raise ValueError(f"columns {columns} name a column beyond the file's {table.shape[1]} (indices 0..{table.shape[1] - 1})")
+    series = table[:, list(columns)]
+    bad = ~np.isfinite(series)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f"data file {str(path)!r} holds {series[row, col]} (NaN or inf) at row {row}, column {columns[col]}; all values must be finite")
+    return series
+
+
 def lorenz_series(config: LorenzConfig) -> np.ndarray:
-    """Raw (unscaled) Lorenz-63 trajectory of ``n_points`` samples, (n_points, 3)."""
-    rng = np.random.default_rng(config.seed)
+    """Raw (unscaled) Lorenz-63 trajectory of ``n_points`` samples, (n_points, 3).
+
+    The initial condition is (1, 1, 1) plus a uniform draw in [-1, 1]^3 seeded with ``data_seed``.
+    """
+    rng = np.random.default_rng(config.data_seed)
     state = np.array([1.0, 1.0, 1.0]) + rng.uniform(-1.0, 1.0, 3)
 
     def f(s: np.ndarray) -> np.ndarray:
@@ -101,9 +211,28 @@ def lorenz_series(config: LorenzConfig) -> np.ndarray:
 
 
 def min_max_scale(series: np.ndarray) -> np.ndarray:
-    """Scale each column to [0, 1]."""
+    """Scale each column to [0, 1]; a constant column is an error."""
     low, high = series.min(axis=0), series.max(axis=0)
+    if np.any(high == low):
+        raise ValueError(f"cannot min-max scale a constant column (column(s) {np.flatnonzero(high == low).tolist()}); use scale 'none'")
     return (series - low) / (high - low)
+
+
+def scaled_series(config: LorenzConfig) -> np.ndarray:
+    """The series the windows are cut from: the file's or the integrated one, scaled as configured."""
+    raw = lorenz_series(config) if config.data_path is None else read_series(config.data_path, config.columns)
+    return min_max_scale(raw) if config.scale == "minmax" else raw
+
+
+def window_counts(config: LorenzConfig, n_rows: int | None = None) -> tuple[int, int]:
+    """Training windows and validation steps a series of ``n_rows`` (default: the configured length) yields."""
+    shapes = make_windows(np.zeros((n_rows or series_length(config), 3)), config)
+    return shapes["train_inputs"].shape[0], shapes["val_inputs"].shape[1]
+
+
+def series_length(config: LorenzConfig) -> int:
+    """Rows of the series: ``n_points``, or the data file's (read, checked and scaled as configured)."""
+    return config.n_points if config.data_path is None else len(scaled_series(config))
 
 
 def _context(x: np.ndarray, index: np.ndarray, context_length: int) -> np.ndarray:
@@ -123,6 +252,11 @@ def make_windows(series: np.ndarray, config: LorenzConfig) -> dict[str, np.ndarr
     steps = starts[:, None] + np.arange(t_len)
     val_start = max(int(round(config.train_fraction * len(series))), first)
     val_steps = np.arange(val_start, len(series) - h)
+    if n_pool < 1 or len(val_steps) < 1:
+        raise ValueError(
+            f"a series of {len(series)} rows is too short for the windows (seq_len={t_len}, horizon={h}, "
+            f"context_length={c}, train_fraction={config.train_fraction}): it needs training windows and validation steps"
+        )
     return {
         "train_inputs": _context(x, steps, c).astype(np.float32),
         "train_targets": targets[steps + h].astype(np.float32),
@@ -136,23 +270,21 @@ def make_windows(series: np.ndarray, config: LorenzConfig) -> dict[str, np.ndarr
 def load_lorenz(config: LorenzConfig | None = None, cache_dir: str | Path | None = DEFAULT_CACHE) -> LorenzData:
     """The task's data, read from ``cache_dir`` if a file with the same parameters exists.
 
-    ``cache_dir=None`` disables the cache. The cache file stores the parameters it was
-    made with and is written atomically.
+    ``cache_dir=None`` disables the cache, and a series read from a file is never cached.
+    The cache file stores the parameters it was made with and is written atomically.
     """
     config = config or LorenzConfig()
-    path = None if cache_dir is None else Path(cache_dir) / f"lorenz_{config.key()}.npz"
+    cached = cache_dir is not None and config.data_path is None
+    path = Path(cache_dir) / f"lorenz_{config.key()}.npz" if cached else None
     if path is not None and path.exists():
         with np.load(path) as stored:
-            if json.loads(str(stored["config"])) == asdict(config):
+            if json.loads(str(stored["config"])) == json.loads(json.dumps(asdict(config))):
                 arrays = {k: stored[k] for k in stored.files if k != "config"}
                 return _assemble(config, arrays)
-    series = min_max_scale(lorenz_series(config))
+    series = scaled_series(config)
     arrays = {"series": series, **make_windows(series, config)}
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, config=json.dumps(asdict(config)), **arrays)
-        os.replace(tmp, path)
+        save_npz(path, {"config": np.array(json.dumps(asdict(config))), **arrays})
     return _assemble(config, arrays)
 
 
