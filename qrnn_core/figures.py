@@ -6,6 +6,8 @@ sampled every dt = 0.01 Lorenz time units, so one validation step is 0.01 time u
 
 from __future__ import annotations
 
+import zlib
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .bench_report import sweep_table
 from .circuit import build_circuit
 from .data import LorenzData
 from .study import METHOD_NAMES, StudyRun, reported_validation
@@ -23,6 +26,43 @@ EPOCH_AXIS = "epoch (0 = untrained)"
 STEP_AXIS = "validation step (dt = 0.01 time units)"
 REPORTED = "reported by the paper"
 TARGETS = ("y", "z")
+# Width of a figure that fills the book's text column (inches at 100 dpi: about the column's pixels).
+TEXT_WIDTH = 8.0
+_PALETTE = sns.color_palette("colorblind", 10).as_hex()
+# One colour per method across the book: gradient methods by their registry names
+# (qrnn_core.estimators), classical baselines by model family, and the paper's reported values.
+METHOD_COLORS = {
+    "spsa": _PALETTE[0],
+    "fdsa": _PALETTE[1],
+    "exact": _PALETTE[2],
+    "param-shift": _PALETTE[4],
+    "linear": _PALETTE[7],
+    "gru": _PALETTE[5],
+    "esn": _PALETTE[6],
+    "paper": "#7f7f7f",
+    "ground truth": "#000000",
+}
+# Colours for methods registered later (e.g. notebooks/add_your_method.ipynb), chosen by name.
+_EXTRA_COLORS = [_PALETTE[3], _PALETTE[8], _PALETTE[9], "#332288", "#117733", "#882255"]
+
+
+def method_color(name: str) -> str:
+    """The colour of a gradient method or baseline family (case-insensitive); stable for new names too."""
+    key = str(name).lower()
+    if key in METHOD_COLORS:
+        return METHOD_COLORS[key]
+    return _EXTRA_COLORS[zlib.crc32(key.encode()) % len(_EXTRA_COLORS)]
+
+
+def limits_of(values: np.ndarray, margin: float = 0.1) -> tuple[float, float]:
+    """Axis limits spanning ``values`` (NaNs ignored) plus ``margin`` of their range on each side."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        raise ValueError("limits_of needs at least one finite value")
+    low, high = float(values.min()), float(values.max())
+    pad = margin * (high - low) if high > low else max(abs(high), 1.0) * margin
+    return low - pad, high + pad
 
 
 def use_style() -> None:
@@ -47,7 +87,8 @@ def plot_training(ax: Axes, run: StudyRun, block: int = 10, color=None) -> None:
     if not run.complete:
         return _not_run(ax, run)
     means = block_means(run.record.updates, block)
-    ax.plot(means["update"], means["rmse"], marker="." if len(means) <= 50 else None, label=run.label, color=color)
+    ax.plot(means["update"], means["rmse"], marker="." if len(means) <= 50 else None, label=run.label,
+            color=color or method_color(run.method))  # fmt: skip
     ax.set_xlabel(UPDATE_AXIS)
     ax.set_ylabel(f"training {RMSE_AXIS}\n(mean of {block} updates)")
 
@@ -55,7 +96,8 @@ def plot_training(ax: Axes, run: StudyRun, block: int = 10, color=None) -> None:
 def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None:
     """Validation RMSE per epoch with the paper's reported mean for the method.
 
-    Without ``color``: y, z and their mean; with it: the mean only, in that color.
+    Without ``color``: y, z and their mean; with it: the mean only, in that color (the
+    paper's values in the method's colour, dashed).
     """
     if not run.complete:
         return _not_run(ax, run)
@@ -65,7 +107,7 @@ def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None
         ax.plot(epochs["epoch"], epochs[column], marker="o", color=color, label=f"{run.label}: {column.removeprefix('val_rmse_')}")
     paper = reported_validation(reported, run.method)
     if paper is not None:
-        ax.plot(paper["epoch"], paper["val_rmse_mean"], "--", marker="x", color=color or "black",
+        ax.plot(paper["epoch"], paper["val_rmse_mean"], "--", marker="x", color=color or METHOD_COLORS["paper"],
                 label=f"{METHOD_NAMES[run.method]}: mean, {REPORTED}")  # fmt: skip
     ax.set_xlabel(EPOCH_AXIS)
     ax.set_ylabel(f"validation {RMSE_AXIS}")
@@ -74,7 +116,7 @@ def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None
 
 def run_curves(run: StudyRun, reported: dict, block: int = 10) -> Figure:
     """Training and validation curves of one run, side by side."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.4), layout="constrained")
     plot_training(left, run, block)
     plot_validation(right, run, reported)
     left.set_title(f"{run.label}: training")
@@ -84,8 +126,8 @@ def run_curves(run: StudyRun, reported: dict, block: int = 10) -> Figure:
 
 def accuracy_figure(spsa: StudyRun, fdsa: StudyRun, reported: dict, block: int = 10) -> Figure:
     """The paper's Figure 2: SPSA (top), FDSA (middle), both compared (bottom); training left, validation right."""
-    fig, axes = plt.subplots(3, 2, figsize=(13, 12), layout="constrained")
-    colors = sns.color_palette("colorblind", 2)
+    fig, axes = plt.subplots(3, 2, figsize=(TEXT_WIDTH, 9), layout="constrained")
+    colors = [method_color(run.method) for run in (spsa, fdsa)]
     for row, run in enumerate((spsa, fdsa)):
         plot_training(axes[row, 0], run, block, color=colors[row])
         plot_validation(axes[row, 1], run, reported)
@@ -102,7 +144,11 @@ def accuracy_figure(spsa: StudyRun, fdsa: StudyRun, reported: dict, block: int =
 
 
 def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) -> None:
-    """A run's best-epoch validation predictions of y and z (one axis each) against the truth."""
+    """A run's best-epoch validation predictions of y and z (one axis each) against the truth.
+
+    The y axis spans the truth's range (plus a margin): a prediction that leaves it (e.g. a
+    transient while the recurrent memory fills) is clipped rather than flattening the rest.
+    """
     if not run.complete:
         for ax in axes:
             _not_run(ax, run)
@@ -111,8 +157,9 @@ def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) 
     best = run.record.result["best_epoch"]
     n = len(pred["val_targets"]) if steps is None else min(steps, len(pred["val_targets"]))
     for k, (ax, name) in enumerate(zip(axes, TARGETS)):
-        ax.plot(pred["val_targets"][:n, k], color="black", lw=1.2, label="ground truth")
-        ax.plot(pred["val_pred_best"][:n, k], lw=1.0, label=f"prediction (epoch {best})")
+        ax.plot(pred["val_targets"][:n, k], color=METHOD_COLORS["ground truth"], lw=1.2, label="ground truth")
+        ax.plot(pred["val_pred_best"][:n, k], lw=1.0, color=method_color(run.method), label=f"prediction (epoch {best})")
+        ax.set_ylim(*limits_of(pred["val_targets"][:n, k]))
         ax.set_xlabel(STEP_AXIS)
         ax.set_ylabel(f"{name} (scaled units)")
         ax.set_title(f"{run.label}: {name}")
@@ -121,7 +168,7 @@ def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) 
 
 def predictions_figure(runs: list[StudyRun], steps: int | None = None) -> Figure:
     """The paper's Figure 3: y (top) and z (bottom) predictions against the truth, one column per run."""
-    fig, axes = plt.subplots(2, len(runs), figsize=(7 * len(runs), 7), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(2, len(runs), figsize=(TEXT_WIDTH, 5.5), layout="constrained", squeeze=False)
     for column, run in enumerate(runs):
         plot_predictions(list(axes[:, column]), run, steps)
     return fig
@@ -134,7 +181,7 @@ def circuit_diagram(n_qubits: int = 8, steps: int = 2) -> Figure:
 
 def data_figure(data: LorenzData) -> Figure:
     """The scaled series against time, with the start of the validation sequence marked."""
-    fig, axes = plt.subplots(3, 1, figsize=(12, 6), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(3, 1, figsize=(TEXT_WIDTH, 4.5), sharex=True, layout="constrained")
     time = np.arange(len(data.series)) * data.config.dt
     for k, (ax, name) in enumerate(zip(axes, "xyz")):
         ax.plot(time, data.series[:, k], lw=0.7)
@@ -142,4 +189,53 @@ def data_figure(data: LorenzData) -> Figure:
         ax.set_ylabel(f"{name} (scaled units)")
     axes[0].set_title("training pool | validation sequence", loc="center")
     axes[-1].set_xlabel("time (Lorenz time units)")
+    return fig
+
+
+# ---------------------------------------------------------------- runtime benchmark (qrnn_core.timing)
+
+
+def plot_update_times(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Horizontal log-scale bars of seconds per update (``bench_report.update_plot_frame``).
+
+    One colour per execution path, the paper's reported bars in grey, projected bars hatched,
+    measured bars with their min-max range.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.32 * len(frame) + 1.5))
+    sources = [s for s in frame["source"].unique() if s != "paper"]
+    palette = dict(zip(sources, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    palette["paper"] = METHOD_COLORS["paper"]
+    y = np.arange(len(frame))
+    for yi, row in zip(y, frame.itertuples()):
+        projected = row.kind == "projected"
+        ax.barh(yi, row.seconds, color=palette[row.source], hatch="//" if projected else None,
+                edgecolor="black" if projected else "white", linewidth=0.5)
+        if row.kind == "measured" and row.high > row.low:
+            ax.plot([row.low, row.high], [yi, yi], color="black", linewidth=1)
+        ax.text(row.seconds * 1.15, yi, f"{row.seconds:.3g} s ({row.kind})", va="center", fontsize=8)
+    ax.set_yticks(y, frame["label"])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(right=frame["seconds"].max() * 40)
+    ax.set_xlabel("seconds per weight update (log scale)")
+    return ax.figure
+
+
+def plot_scaling(sweep: dict) -> Figure:
+    """Torch update time per method against qubits and against sequence length (log y)."""
+    table = sweep_table(sweep)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    config = sweep["config"]
+    labels = (f"qubits (sequence length {config['steps']})", f"sequence length ({config['length_qubits']} qubits)")
+    for ax, axis, label in zip(axes, ("qubits", "length"), labels):
+        part = table[table["axis"] == axis]
+        for method, rows in part.groupby("method", sort=False):
+            ax.plot(rows["value"], rows["median_s"], marker="o", label=method, color=method_color(method))
+        ax.set_xlabel(label)
+        ax.set_xticks(sorted(part["value"].unique()))
+        ax.set_yscale("log")
+    axes[0].set_ylabel("seconds per weight update (torch, CPU)")
+    axes[1].legend(title="gradient")
+    fig.tight_layout()
     return fig

@@ -1,0 +1,46 @@
+"""Shared figures: one colour per method, axis limits that follow the data a reader cares about."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from qrnn_core import figures  # noqa: E402
+from qrnn_core.estimators import method_names  # noqa: E402
+from qrnn_core.study import StudyRun  # noqa: E402
+from qrnn_core.training import RunRecord  # noqa: E402
+
+
+def test_every_method_has_its_own_colour():
+    colours = [figures.method_color(name) for name in [*method_names(), "linear", "gru", "esn"]]
+    assert len(set(colours)) == len(colours)
+    assert figures.method_color("SPSA") == figures.METHOD_COLORS["spsa"]
+    assert figures.method_color("my-new-method") == figures.method_color("my-new-method")
+
+
+def test_limits_follow_the_data():
+    assert figures.limits_of(np.array([0.0, np.nan, 1.0])) == pytest.approx((-0.1, 1.1))
+    with pytest.raises(ValueError, match="finite"):
+        figures.limits_of(np.array([np.nan]))
+
+
+def test_predictions_are_clipped_to_the_truth_and_coloured_by_method():
+    t = np.linspace(0, 1, 50)
+    targets = np.stack([t, 1 - t], axis=1)
+    pred = targets.copy()
+    pred[0] = -40.0  # one transient while the memory fills
+    record = RunRecord({"status": "complete", "best_epoch": 1}, None,
+                       {"val_targets": targets, "val_pred_best": pred})  # fmt: skip
+    run = StudyRun("spsa-cpu", {"method": "spsa", "run_label": "SPSA"}, Path(), record)
+    fig = figures.predictions_figure([run])
+    for ax in fig.axes:
+        assert ax.get_ylim() == pytest.approx((-0.1, 1.1))
+        assert ax.lines[1].get_color() == figures.METHOD_COLORS["spsa"]
+    assert fig.get_size_inches()[0] <= figures.TEXT_WIDTH
+    plt.close(fig)
