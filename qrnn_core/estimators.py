@@ -1,4 +1,4 @@
-"""Gradient estimators for the quantum layer's input-layer parameters.
+"""Gradient estimators for the quantum layer's input-layer parameters, and their registry.
 
 What is estimated is the vector-Jacobian product ``d/dtheta sum g * p(theta)`` where
 ``theta`` are the input layer's weight and bias, ``p`` the per-step readout
@@ -10,21 +10,23 @@ two stages, like PennyLane's gradient transforms:
 2. after one batched simulator call on those points, ``combine(probs, g)`` returns
    the gradient of the weight and the bias.
 
-``"exact"`` (autograd through the torch simulator) needs no plan and is handled by
-the model.
+Every gradient method is one :class:`MethodSpec` in :data:`REGISTRY`; the model, the
+trainer, the command line and the analyses read it. Adding a method is one class, one
+:func:`register` call and its test. ``"exact"`` (autograd through the torch simulator)
+has no estimator (``factory=None``) and is handled by the model.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from .checks import check_choice, check_int, check_positive
 from .circuit import check_n_qubits, step_gates
-
-METHODS = ("spsa", "fdsa", "param-shift", "exact")
 
 # Shift rules: (shift, coefficient) pairs with d f/d theta = sum coef * f(theta + shift).
 _TWO_TERM = ((math.pi / 2, 0.5), (-math.pi / 2, -0.5))
@@ -57,35 +59,85 @@ class Plan:
         return self.angles.shape[0] * self.angles.shape[1]
 
 
+@dataclass(frozen=True)
+class EstimatorOptions:
+    """The settings a method's factory builds its estimator from (validated)."""
+
+    n_qubits: int = 8
+    epsilon: float = 0.1
+    spsa_samples: int = 2
+    repeat_blocks: int = 1
+
+    def __post_init__(self) -> None:
+        check_n_qubits(self.n_qubits)
+        check_positive("epsilon", self.epsilon)
+        check_int("spsa_samples", self.spsa_samples, 1)
+        check_int("repeat_blocks", self.repeat_blocks, 1)
+
+
 def _objective(probs: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """``sum_{b,t,m} g * p`` per point: (K, B, T, M), (B, T, M) -> (K,)."""
     return (probs * g).sum(dim=(1, 2, 3))
 
 
 class GradientEstimator:
-    """Base class: an estimator plans its points; the model evaluates them in one call."""
+    """Base class: an estimator plans its points; the model evaluates them in one call.
 
-    name = ""
+    An estimator that changes as training goes on (a counter, a running average) names
+    the attributes that hold that state in ``state_attributes``: they are saved in every
+    checkpoint and restored on resume.
+    """
 
-    def plan(self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator) -> Plan:
+    state_attributes: tuple[str, ...] = ()
+
+    def plan(
+        self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator
+    ) -> Plan:
+        """The points to evaluate and how to combine them into the weight's and the bias's gradient."""
         raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """The estimator's changing state (``state_attributes``), for checkpoints."""
+        return {name: getattr(self, name) for name in self.state_attributes}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        for name in self.state_attributes:
+            setattr(self, name, state[name])
 
 
 class CentralDifferences(GradientEstimator):
     """Central differences along directions ``D`` (K, n_params) in parameter space.
 
-    The estimate is ``scale * sum_k D_k (L(theta + eps D_k) - L(theta - eps D_k)) / (2 eps)``.
+    With ``dL_k = (L(theta + eps D_k) - L(theta - eps D_k)) / (2 eps)`` the estimate is
+    ``scale * sum_k dL_k * W_k``, where the weights ``W = combination(D)`` are set by the
+    subclass. The perturbation size ``epsilon`` is read at every plan, so a gain
+    schedule may change it between updates.
     """
 
-    def __init__(self, epsilon: float):
-        self.epsilon = check_epsilon(epsilon)
+    def __init__(self, epsilon: float = 0.1):
+        self.epsilon = check_positive("epsilon", epsilon)
+
+    @classmethod
+    def from_options(cls, options: EstimatorOptions) -> CentralDifferences:
+        """The estimator for a model's :class:`EstimatorOptions`."""
+        return cls(options.epsilon)
 
     def directions(self, n_params: int, generator: torch.Generator, like: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The directions ``D`` (K, n_params), drawn with ``generator``, and the scale of their sum."""
         raise NotImplementedError
 
-    def plan(self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator) -> Plan:
+    def combination(self, directions: torch.Tensor) -> torch.Tensor:
+        """The weights ``W`` (K, n_params) of the differences in the estimate."""
+        raise NotImplementedError
+
+    def plan(
+        self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator
+    ) -> Plan:
+        """Plan ``2K`` shifted copies of the input layer; combine them into the estimate."""
         n_w = weight.numel()
         directions, scale = self.directions(n_w + bias.numel(), generator, weight)
+        weights = self.combination(directions)
         eps = self.epsilon
         d_w = directions[:, :n_w].reshape(-1, *weight.shape)
         d_b = directions[:, n_w:]
@@ -94,34 +146,54 @@ class CentralDifferences(GradientEstimator):
         angles = input_angles(shifted_w, shifted_b, features)
 
         def combine(probs: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            plus, minus = _objective(probs, g).to(directions.dtype).chunk(2)
-            grad = scale * ((plus - minus) / (2 * eps)) @ directions
+            plus, minus = _objective(probs, g).to(weights.dtype).chunk(2)
+            grad = scale * ((plus - minus) / (2 * eps)) @ weights
             return grad[:n_w].reshape(weight.shape), grad[n_w:]
 
         return Plan(angles, combine)
 
 
 class SPSA(CentralDifferences):
-    """Simultaneous perturbation: ``spsa_samples`` Rademacher directions, averaged."""
+    """Simultaneous perturbation (Spall): ``spsa_samples`` random directions, averaged.
 
-    name = "spsa"
+    Each sample gives ``g_i = dL / Delta_i`` (Spall's ``dL / (2 c Delta_i)``, as in
+    PennyLane's ``spsa_grad``), unbiased to ``O(eps^2)`` for any symmetric distribution of
+    ``Delta`` with finite inverse moments. A subclass changes the distribution by
+    overriding :meth:`sample`; this class draws Rademacher (+-1) directions.
+    """
 
     def __init__(self, epsilon: float = 0.1, spsa_samples: int = 2):
         super().__init__(epsilon)
-        self.spsa_samples = check_spsa_samples(spsa_samples)
+        self.spsa_samples = check_int("spsa_samples", spsa_samples, 1)
+
+    @classmethod
+    def from_options(cls, options: EstimatorOptions) -> SPSA:
+        """The estimator for a model's :class:`EstimatorOptions`."""
+        return cls(options.epsilon, options.spsa_samples)
+
+    def sample(self, shape: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        """Directions of ``shape`` (K, n_params): independent Rademacher signs."""
+        return 2.0 * torch.randint(0, 2, shape, generator=generator) - 1.0
 
     def directions(self, n_params: int, generator: torch.Generator, like: torch.Tensor) -> tuple[torch.Tensor, float]:
-        signs = torch.randint(0, 2, (self.spsa_samples, n_params), generator=generator)
-        return (2.0 * signs - 1.0).to(like), 1.0 / self.spsa_samples
+        """``spsa_samples`` directions from :meth:`sample`, averaged."""
+        return self.sample((self.spsa_samples, n_params), generator).to(like), 1.0 / self.spsa_samples
+
+    def combination(self, directions: torch.Tensor) -> torch.Tensor:
+        """Divide by the direction: ``W = 1 / D`` (for +-1 the same as multiplying)."""
+        return 1.0 / directions
 
 
 class FDSA(CentralDifferences):
     """Finite differences: one central difference per input-layer parameter."""
 
-    name = "fdsa"
-
     def directions(self, n_params: int, generator: torch.Generator, like: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The coordinate axes."""
         return torch.eye(n_params).to(like), 1.0
+
+    def combination(self, directions: torch.Tensor) -> torch.Tensor:
+        """Difference ``k`` is the derivative along axis ``k``: ``W = I``."""
+        return directions
 
 
 class ParameterShift(GradientEstimator):
@@ -132,19 +204,26 @@ class ParameterShift(GradientEstimator):
     rules give the exact derivative despite the mid-circuit measurements and resets.
     """
 
-    name = "param-shift"
-
     def __init__(self, n_qubits: int, repeat_blocks: int = 1):
         if repeat_blocks != 1:
             raise ValueError(
-                f"param-shift supports repeat_blocks=1 only (each angle in one gate), got {repeat_blocks}; use 'exact' or 'fdsa'"
+                f"param-shift supports repeat_blocks=1 only (each angle in one gate), got {repeat_blocks}; "
+                "use 'exact' or 'fdsa'"
             )
         gates = step_gates(check_n_qubits(n_qubits))
         self.angle_index = [g.angle for g in gates for _ in SHIFT_RULES[g.kind]]
         self.shifts = [s for g in gates for s, _ in SHIFT_RULES[g.kind]]
         self.coefficients = [c for g in gates for _, c in SHIFT_RULES[g.kind]]
 
-    def plan(self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator) -> Plan:
+    @classmethod
+    def from_options(cls, options: EstimatorOptions) -> ParameterShift:
+        """The estimator for a model's :class:`EstimatorOptions`."""
+        return cls(options.n_qubits, options.repeat_blocks)
+
+    def plan(
+        self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator
+    ) -> Plan:
+        """Plan every shift of every angle of every step; chain the shifted derivatives to the input layer."""
         base = input_angles(weight, bias, features).detach()  # (B, T, P)
         steps, n_angles = base.shape[1], base.shape[2]
         n_terms = len(self.shifts)
@@ -167,36 +246,105 @@ class ParameterShift(GradientEstimator):
         return Plan(angles, combine)
 
 
-def check_method(method: str) -> str:
-    """Return ``method`` if known, else raise ``ValueError`` listing the choices."""
-    if method not in METHODS:
-        raise ValueError(f"unknown gradient method {method!r}; allowed: {', '.join(METHODS)}")
-    return method
+# ---------------------------------------------------------------- the registry
+
+# Options a method may use, and how a description names them.
+OPTION_TEXT = {"epsilon": "eps {:g}", "spsa_samples": "{} samples"}
+METHOD_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-def check_epsilon(epsilon: float) -> float:
-    """A finite, positive perturbation size."""
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) or epsilon <= 0:
-        raise ValueError(f"epsilon must be a positive finite number, got {epsilon!r}")
-    return float(epsilon)
+@dataclass(frozen=True)
+class MethodSpec:
+    """One gradient method.
+
+    - ``name``: the key used by configs and the command line (``[a-z0-9_-]``);
+    - ``label``: how tables and figures name it;
+    - ``factory``: builds the estimator from :class:`EstimatorOptions`; ``None`` means
+      autograd through the exact torch simulator (needs ``backend='torch'``, no shots);
+    - ``stochastic``: whether two estimates at the same point differ (random directions);
+    - ``evaluations``: sequence evaluations of one update per training sequence (the
+      estimator's points plus the forward pass), an int or a function of
+      ``(options, n_params, steps)``;
+    - ``options``: which of ``epsilon`` / ``spsa_samples`` the method uses (a method using
+      ``epsilon`` reads its estimator's ``epsilon`` attribute at every plan, so a gain
+      schedule may set it).
+    """
+
+    name: str
+    label: str
+    factory: Callable[[EstimatorOptions], GradientEstimator] | None
+    stochastic: bool
+    evaluations: int | Callable[[EstimatorOptions, int, int], int]
+    options: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not METHOD_NAME.fullmatch(self.name):
+            raise ValueError(f"method name must be lower-case letters, digits, '-' and '_', got {self.name!r}")
+        if not isinstance(self.label, str) or not self.label.strip():
+            raise ValueError(f"method {self.name!r} needs a non-empty label, got {self.label!r}")
+        if self.factory is not None and not callable(self.factory):
+            raise ValueError(f"method {self.name!r}: factory must be callable or None, got {self.factory!r}")
+        if not callable(self.evaluations):
+            check_int(f"evaluations of method {self.name!r}", self.evaluations, 1)
+        for option in self.options:
+            check_choice(f"option of method {self.name!r}", option, OPTION_TEXT)
+
+    @property
+    def autograd(self) -> bool:
+        """Whether the model differentiates the simulator itself (no estimator)."""
+        return self.factory is None
+
+    def build(self, options: EstimatorOptions) -> GradientEstimator | None:
+        """The method's estimator (``None`` for autograd)."""
+        return None if self.factory is None else self.factory(options)
+
+    def evaluations_per_sequence(self, options: EstimatorOptions, n_params: int, steps: int) -> int:
+        """Sequence evaluations one update costs per training sequence of ``steps`` steps."""
+        return self.evaluations(options, n_params, steps) if callable(self.evaluations) else self.evaluations
+
+    def describe(self, options: EstimatorOptions) -> str:
+        """The label with the options the method uses, e.g. ``"SPSA (eps 0.1, 2 samples)"``."""
+        used = [OPTION_TEXT[name].format(getattr(options, name)) for name in self.options]
+        return f"{self.label} ({', '.join(used)})" if used else self.label
 
 
-def check_spsa_samples(spsa_samples: int) -> int:
-    """An integer number of SPSA directions >= 1."""
-    if isinstance(spsa_samples, bool) or not isinstance(spsa_samples, int) or spsa_samples < 1:
-        raise ValueError(f"spsa_samples must be an integer >= 1, got {spsa_samples!r}")
-    return spsa_samples
+def _param_shift_evaluations(options: EstimatorOptions, n_params: int, steps: int) -> int:
+    return steps * sum(len(SHIFT_RULES[g.kind]) for g in step_gates(options.n_qubits)) + 1
 
 
-def make_estimator(
-    method: str, n_qubits: int, epsilon: float = 0.1, spsa_samples: int = 2, repeat_blocks: int = 1
-) -> GradientEstimator | None:
-    """The estimator for ``method`` (``None`` for ``"exact"``, which uses autograd)."""
-    check_method(method)
-    if method == "spsa":
-        return SPSA(epsilon, spsa_samples)
-    if method == "fdsa":
-        return FDSA(epsilon)
-    if method == "param-shift":
-        return ParameterShift(n_qubits, repeat_blocks)
-    return None
+REGISTRY: dict[str, MethodSpec] = {}
+
+
+def register(spec: MethodSpec, replace: bool = False) -> MethodSpec:
+    """Add a gradient method; from then on models, training, the CLI and the analyses accept it.
+
+    A name already registered is refused unless ``replace=True``.
+    """
+    if not isinstance(spec, MethodSpec):
+        raise ValueError(f"register expects a MethodSpec, got {type(spec).__name__}")
+    if spec.name in REGISTRY and not replace:
+        raise ValueError(f"gradient method {spec.name!r} is already registered; pass replace=True to replace it")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def method_names() -> tuple[str, ...]:
+    """The registered methods' names, in registration order."""
+    return tuple(REGISTRY)
+
+
+def method_spec(name: str) -> MethodSpec:
+    """The registered method ``name``; ``ValueError`` listing the choices otherwise."""
+    return REGISTRY[check_choice("gradient method", name, REGISTRY)]
+
+
+def method_label(name: str) -> str:
+    """How tables and figures name method ``name``."""
+    return method_spec(name).label
+
+
+register(MethodSpec("spsa", "SPSA", SPSA.from_options, True, lambda o, n, t: 2 * o.spsa_samples + 1,
+                    ("epsilon", "spsa_samples")))
+register(MethodSpec("fdsa", "FDSA", FDSA.from_options, False, lambda o, n, t: 2 * n + 1, ("epsilon",)))
+register(MethodSpec("param-shift", "parameter-shift", ParameterShift.from_options, False, _param_shift_evaluations))
+register(MethodSpec("exact", "exact gradient", None, False, 1))

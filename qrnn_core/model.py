@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from .circuit import angles_per_step, check_n_qubits
-from .estimators import Plan, check_epsilon, check_method, check_spsa_samples, input_angles, make_estimator
+from .checks import check_choice, check_int
+from .estimators import EstimatorOptions, Plan, input_angles, method_spec
 from .simulate import check_backend, check_shots, simulate, torch_device
 
 # Rows per simulator call on the torch backend: bounds memory for large plans.
@@ -36,34 +37,37 @@ class QRNNConfig:
     def __post_init__(self) -> None:
         check_n_qubits(self.n_qubits)
         for name in ("in_dim", "out_dim", "context_length", "repeat_blocks"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name), 1)
         check_backend(self.backend)
         check_shots(self.shots)
-        check_method(self.method)
-        check_epsilon(self.epsilon)
-        check_spsa_samples(self.spsa_samples)
-        if self.precision not in ("single", "double"):
-            raise ValueError(f"precision must be 'single' or 'double', got {self.precision!r}")
-        if self.method == "exact" and (self.backend != "torch" or self.shots is not None):
+        spec = method_spec(self.method)
+        check_choice("precision", self.precision, ("single", "double"))
+        if spec.autograd and (self.backend != "torch" or self.shots is not None):
             raise ValueError(
-                f"method 'exact' differentiates the torch simulator and needs backend='torch' with shots=None; "
-                f"got backend={self.backend!r}, shots={self.shots!r}"
+                f"method {self.method!r} differentiates the exact torch simulator and needs backend='torch' with "
+                f"shots=None; got backend={self.backend!r}, shots={self.shots!r}"
             )
         if self.backend == "torch" and not str(self.device).lower().startswith(("cuda", "gpu")):
             torch_device(self.device)  # CUDA availability is checked when a model is built on it
-        make_estimator(self.method, self.n_qubits, self.epsilon, self.spsa_samples, self.repeat_blocks)
+        spec.build(self.estimator_options)
+
+    @property
+    def estimator_options(self) -> EstimatorOptions:
+        """What the method's factory builds its estimator from."""
+        return EstimatorOptions(self.n_qubits, self.epsilon, self.spsa_samples, self.repeat_blocks)
 
     @property
     def n_angles(self) -> int:
+        """Circuit angles per step."""
         return angles_per_step(self.n_qubits)
 
     @property
     def n_outcomes(self) -> int:
+        """Readout outcomes per step."""
         return 2 ** (self.n_qubits // 2)
 
     def to_dict(self) -> dict:
+        """Every field, as a dictionary."""
         return asdict(self)
 
 
@@ -100,9 +104,7 @@ class QRNN(nn.Module):
         super().__init__()
         config = config or QRNNConfig()
         self.config = config
-        self.estimator = make_estimator(
-            config.method, config.n_qubits, config.epsilon, config.spsa_samples, config.repeat_blocks
-        )
+        self.estimator = method_spec(config.method).build(config.estimator_options)
         self.generator = torch.Generator()
         if seed is None:
             self.generator.seed()
@@ -132,7 +134,9 @@ class QRNN(nn.Module):
     def evaluate(self, angles: torch.Tensor) -> torch.Tensor:
         """Readout distributions for angles (N, T, P) on the configured simulator."""
         c = self.config
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator)) if c.shots or c.backend == "aer" else None
+        seed = None
+        if c.shots or c.backend == "aer":
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
         if c.backend != "torch":
             return simulate(angles.detach(), c.backend, c.shots, c.device, seed, c.n_qubits, c.repeat_blocks).to(angles)
         chunks = [

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import shutil
 import sys
 import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -24,8 +22,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .data import DEFAULT_CACHE, LorenzConfig, load_lorenz, make_windows
+from .checks import check_int, check_optional_int, check_positive
+from .data import DEFAULT_CACHE, LorenzConfig, file_sha256, load_lorenz, window_counts
+from .estimators import method_names
+from .files import copy_file, save_npz, save_torch, write_csv, write_json
 from .model import QRNN, QRNNConfig
+from .optimizers import OPTIMIZERS, GainSchedule, LayerOptimizer, check_optimizer
 from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .provenance import provenance as build_provenance
 
@@ -35,6 +37,7 @@ PREDICTIONS = "predictions.npz"
 CHECKPOINT_LAST = "checkpoint_last.pt"
 CHECKPOINT_BEST = "checkpoint_best.pt"
 SKIP_REASON = "skipped: no CUDA device"
+UPDATE_COLUMNS = ["update", "epoch", "loss", "rmse", "wall_time_s", "circuit_evaluations"]
 # Fields a resumed run may change: how far to train and where the data cache lives.
 RESUMABLE_CHANGES = ("epochs", "cache_dir")
 
@@ -53,8 +56,8 @@ class TrainConfig:
     backend: str = _opt("simulator: torch, aer or aer-exact", "torch")
     shots: int | None = _opt("shots per step (None: exact distributions)", None)
     device: str = _opt("cpu, cuda, cuda:N (torch) or gpu (aer)", "cpu")
-    method: str = _opt("gradient estimator: spsa, fdsa, param-shift or exact", "spsa")
-    epsilon: float = _opt("perturbation size of spsa/fdsa", 0.1)
+    method: str = _opt("gradient method (a name in qrnn_core.estimators.REGISTRY)", "spsa")
+    epsilon: float = _opt("perturbation size of spsa/fdsa (Spall's c under spsa-gain)", 0.1)
     spsa_samples: int = _opt("SPSA directions averaged per update", 2)
     precision: str = _opt("single or double", "single")
     seq_len: int = _opt("steps per training sequence", 20)
@@ -62,43 +65,55 @@ class TrainConfig:
     val_length: int | None = _opt(f"first validation steps used (None: all {VALIDATION_STEPS})", None)
     epochs: int = _opt("passes over the training sequences", 10)
     batch_size: int = _opt("sequences per weight update", 1)
-    lr: float = _opt("Adam learning rate", 0.007)
+    optimizer: str = _opt(f"optimizer: {', '.join(OPTIMIZERS)} (Spall's decaying gains)", "adam")
+    lr: float = _opt("learning rate (Spall's a under spsa-gain)", 0.007)
     lr_input: float | None = _opt("learning rate of the input layer (None: lr)", None)
     lr_output: float | None = _opt("learning rate of the output layer (None: lr)", None)
+    gain_stability: float = _opt("spsa-gain: Spall's stability constant A in a_k = a / (A + k + 1)^alpha", 0.0)
+    gain_alpha: float = _opt("spsa-gain: decay exponent alpha of the step size a_k", 0.602)
+    gain_gamma: float = _opt("spsa-gain: decay exponent gamma of the perturbation c_k = c / (k + 1)^gamma", 0.101)
     washout: int = _opt("first steps of each sequence left out of the loss", 5)
     seed: int = _opt("seed of the initialisation, estimator directions, shots and shuffling", 1920)
     cache_dir: str | None = _opt("directory of the Lorenz data cache (None: no cache)", str(DEFAULT_CACHE))
+    data_path: str | None = _opt("a series of one's own, .npy or .csv (None: the generated Lorenz series)", None,
+                                 aliases=("--data",))  # fmt: skip
+    columns: str = _opt("columns of the data file: input, target 1, target 2", "0,1,2")
+    scale: str = _opt("minmax (each column to [0, 1] over the whole series) or none", "minmax")
+    data_seed: int | None = _opt("seed of the Lorenz initial condition (None: the default trajectory, 1920)", None)
 
     def __post_init__(self) -> None:
         self.model_config()
         data = self.data_config()
+        self.columns = ",".join(map(str, data.columns))
         n_windows, n_val = _window_counts(data)
-        _check_int("epochs", self.epochs, 0)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("washout", self.washout, 0)
-        _check_int("seed", self.seed, 0)
-        if self.washout >= self.seq_len:
-            raise ValueError(f"washout must be smaller than seq_len={self.seq_len} (some steps must count), got {self.washout}")
-        if self.n_train is not None:
-            _check_int("n_train", self.n_train, 1, n_windows)
-        if self.val_length is not None:
-            _check_int("val_length", self.val_length, 1, n_val)
-        for name in ("lr", "lr_input", "lr_output"):
-            value = getattr(self, name)
-            if value is None and name != "lr":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        check_int("epochs", self.epochs, 0)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("washout", self.washout, 0, self.seq_len - 1)
+        check_int("seed", self.seed, 0)
+        check_optional_int("n_train", self.n_train, 1, n_windows)
+        check_optional_int("val_length", self.val_length, 1, n_val)
+        check_positive("lr", self.lr)
+        for name in ("lr_input", "lr_output"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name))
+        check_optimizer(self.optimizer, self.method)
+        self.gain_schedule()
 
     def model_config(self) -> QRNNConfig:
         """The model's part of the configuration (validated by ``QRNNConfig``)."""
-        names = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method", "epsilon",
-                 "spsa_samples", "precision")  # fmt: skip
+        names = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method")
+        names += ("epsilon", "spsa_samples", "precision")
         return QRNNConfig(**{name: getattr(self, name) for name in names})
+
+    def gain_schedule(self) -> GainSchedule:
+        """Spall's gain schedule of the ``spsa-gain`` optimizer (validated)."""
+        return GainSchedule(self.gain_stability, self.gain_alpha, self.gain_gamma)
 
     def data_config(self) -> LorenzConfig:
         """The Lorenz task's parameters (the paper's, with this run's sequence and context length)."""
-        return LorenzConfig(seq_len=self.seq_len, context_length=self.context_length)
+        extra = {} if self.data_seed is None else {"data_seed": self.data_seed}
+        return LorenzConfig(seq_len=self.seq_len, context_length=self.context_length, data_path=self.data_path,
+                            columns=self.columns, scale=self.scale, **extra)  # fmt: skip
 
     @property
     def uses_cuda(self) -> bool:
@@ -118,16 +133,9 @@ class TrainConfig:
         return cls(**values)
 
 
-def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-
-
 def _window_counts(data: LorenzConfig) -> tuple[int, int]:
-    """Training windows and validation steps the data config yields (without integrating it)."""
-    shapes = make_windows(np.zeros((data.n_points, 3)), data)
-    return shapes["train_inputs"].shape[0], shapes["val_inputs"].shape[1]
+    """Training windows and validation steps the data config yields (a data file is read and checked)."""
+    return window_counts(data)
 
 
 @dataclass
@@ -142,39 +150,10 @@ class RunRecord:
 # ---------------------------------------------------------------- files and provenance
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` through ``write(tmp)`` and an ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2)))
-
-
-def _save_torch(path: Path, payload: dict) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-
-    _atomic_write(path, write)
-
-
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-
-    _atomic_write(path, write)
-
-
 def provenance(config: TrainConfig) -> dict:
     """Config, seed, package versions, lock hash, git commit and device of a run (see ``qrnn_core.provenance``)."""
-    return build_provenance(config.to_dict(), seed=config.seed, device=config.device)
+    data = {"source": config.data_config().source(), "sha256": None if config.data_path is None else file_sha256(config.data_path)}
+    return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | {"data": data}
 
 
 def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
@@ -182,7 +161,9 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
     result = out_dir / RESULT
     if result.exists():
         if not overwrite:
-            raise FileExistsError(f"{out_dir} already holds a complete run ({RESULT}); pass overwrite=True (--overwrite) to replace it")
+            raise FileExistsError(
+                f"{out_dir} already holds a complete run ({RESULT}); pass overwrite=True (--overwrite) to replace it"
+            )
         result.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -240,14 +221,10 @@ def _load_task(config: TrainConfig) -> _Task:
     )
 
 
-def _optimizer(model: QRNN, config: TrainConfig) -> torch.optim.Adam:
-    """Adam with one parameter group (and learning rate) per layer."""
-    return torch.optim.Adam(
-        [
-            {"params": model.input_layer.parameters(), "lr": config.lr_input or config.lr},
-            {"params": model.output_layer.parameters(), "lr": config.lr_output or config.lr},
-        ]
-    )
+def _optimizer(model: QRNN, config: TrainConfig) -> LayerOptimizer:
+    """The configured optimizer, with one learning rate per layer."""
+    lr_input, lr_output = config.lr_input or config.lr, config.lr_output or config.lr
+    return LayerOptimizer(model, config.optimizer, lr_input, lr_output, config.gain_schedule())
 
 
 def _load_checkpoint(path: str | Path, config: TrainConfig) -> dict:
@@ -260,16 +237,23 @@ def _load_checkpoint(path: str | Path, config: TrainConfig) -> dict:
     differ = [k for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES and saved.get(k) != v]
     if differ:
         detail = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs {getattr(config, k)!r}" for k in differ)
-        raise ValueError(f"checkpoint {str(path)!r} was made with a different configuration ({detail}); only {RESUMABLE_CHANGES} may change")
+        raise ValueError(
+            f"checkpoint {str(path)!r} was made with a different configuration ({detail}); "
+            f"only {RESUMABLE_CHANGES} may change"
+        )
     return state
 
 
-def _checkpoint(model: QRNN, optimizer: torch.optim.Optimizer, shuffle: torch.Generator, config: TrainConfig, history: dict) -> dict:
+def _checkpoint(
+    model: QRNN, optimizer: LayerOptimizer, shuffle: torch.Generator, config: TrainConfig, history: dict
+) -> dict:
+    """Everything a resumed run needs: parameters, optimizer and estimator state, random generators, history."""
     return {
         "config": config.to_dict(),
         "epoch": len(history["epochs"]),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
+        "estimator": model.estimator.state_dict() if model.estimator is not None else {},
         "model_generator": model.generator.get_state(),
         "shuffle_generator": shuffle.get_state(),
         "circuit_evaluations": model.circuit_evaluations,
@@ -278,15 +262,21 @@ def _checkpoint(model: QRNN, optimizer: torch.optim.Optimizer, shuffle: torch.Ge
 
 
 def _run_epoch(
-    model: QRNN, optimizer: torch.optim.Optimizer, task: _Task, config: TrainConfig, shuffle: torch.Generator, epoch: int,
-    first_update: int, bar: tqdm,
+    model: QRNN,
+    optimizer: LayerOptimizer,
+    task: _Task,
+    config: TrainConfig,
+    shuffle: torch.Generator,
+    epoch: int,
+    first_update: int,
+    bar: tqdm,
 ) -> list[dict]:
     """One shuffled pass over the training sequences; returns one record per update."""
     order = torch.randperm(task.train_inputs.shape[0], generator=shuffle)
     records = []
     for update, batch in enumerate(order.split(config.batch_size), start=first_update):
         start, evaluations = time.perf_counter(), model.circuit_evaluations
-        optimizer.zero_grad()
+        optimizer.begin_update()
         pred = model(task.train_inputs[batch])
         loss = masked_mse(pred, task.train_targets[batch].to(pred), config.washout)
         loss.backward()
@@ -343,17 +333,30 @@ def train(
     shuffle = torch.Generator().manual_seed(config.seed + 1)
     if state is None:
         scores, pred, seconds = _validate(model, task)
-        history = {"initial_validation": scores, "epochs": [], "updates": [], "validation_s": [seconds], "session_s": 0.0,
-                   "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred}, "last_pred": pred}  # fmt: skip
+        history = {
+            "initial_validation": scores,
+            "epochs": [],
+            "updates": [],
+            "validation_s": [seconds],
+            "session_s": 0.0,
+            "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred},
+            "last_pred": pred,
+        }
         if log:
-            log(f"epoch 0 (untrained): val RMSE y {scores['rmse_y']:.4f}  z {scores['rmse_z']:.4f}  mean {scores['rmse_mean']:.4f}")
+            log(f"epoch 0 (untrained): {_scores_text(scores)}")
         _save_epoch(out_dir, model, optimizer, shuffle, config, history, best=True)
     else:
         history = _restore(state, model, optimizer, shuffle, out_dir, Path(resume))
     n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
     done = len(history["epochs"])
-    with tqdm(total=config.epochs * n_batches, initial=min(done, config.epochs) * n_batches, disable=not progress,
-              desc=f"{config.method} updates", unit="upd", dynamic_ncols=True) as bar:  # fmt: skip
+    with tqdm(
+        total=config.epochs * n_batches,
+        initial=min(done, config.epochs) * n_batches,
+        disable=not progress,
+        desc=f"{config.method} updates",
+        unit="upd",
+        dynamic_ncols=True,
+    ) as bar:
         for epoch in range(done + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
             records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
@@ -366,13 +369,16 @@ def train(
             if best:
                 history["best"] = {"epoch": epoch, "val_rmse_mean": scores["rmse_mean"], "pred": pred}
             if log:
-                log(f"epoch {epoch}: val RMSE y {scores['rmse_y']:.4f}  z {scores['rmse_z']:.4f}  mean {scores['rmse_mean']:.4f}"
-                    f"  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})")  # fmt: skip
+                log(f"epoch {epoch}: {_scores_text(scores)}  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})")
             history["session_s"] += time.perf_counter() - session_start
             session_start = time.perf_counter()
             _save_epoch(out_dir, model, optimizer, shuffle, config, history, best)
     history["session_s"] += time.perf_counter() - session_start
     return _finish(out_dir, config, task, history)
+
+
+def _scores_text(scores: dict) -> str:
+    return f"val RMSE y {scores['rmse_y']:.4f}  z {scores['rmse_z']:.4f}  mean {scores['rmse_mean']:.4f}"
 
 
 def _epoch_record(epoch: int, records: list[dict], scores: dict, seconds: float) -> dict:
@@ -387,32 +393,44 @@ def _epoch_record(epoch: int, records: list[dict], scores: dict, seconds: float)
     }
 
 
-def _save_epoch(out_dir: Path, model: QRNN, optimizer, shuffle: torch.Generator, config: TrainConfig, history: dict, best: bool) -> None:
+def _save_epoch(
+    out_dir: Path,
+    model: QRNN,
+    optimizer: LayerOptimizer,
+    shuffle: torch.Generator,
+    config: TrainConfig,
+    history: dict,
+    best: bool,
+) -> None:
     """Write ``checkpoint_last.pt`` (and ``checkpoint_best.pt`` when this epoch is the best)."""
     payload = _checkpoint(model, optimizer, shuffle, config, history)
-    _save_torch(out_dir / CHECKPOINT_LAST, payload)
+    save_torch(out_dir / CHECKPOINT_LAST, payload)
     if best:
-        _save_torch(out_dir / CHECKPOINT_BEST, payload)
+        save_torch(out_dir / CHECKPOINT_BEST, payload)
 
 
-def _restore(state: dict, model: QRNN, optimizer, shuffle: torch.Generator, out_dir: Path, resume: Path) -> dict:
+def _restore(
+    state: dict, model: QRNN, optimizer: LayerOptimizer, shuffle: torch.Generator, out_dir: Path, resume: Path
+) -> dict:
     """Load a checkpoint's states; bring its best checkpoint along when resuming into a new folder."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    if model.estimator is not None:
+        model.estimator.load_state_dict(state["estimator"])
     model.generator.set_state(state["model_generator"])
     shuffle.set_state(state["shuffle_generator"])
     model.circuit_evaluations = state["circuit_evaluations"]
     source_best = resume.parent / CHECKPOINT_BEST
     if source_best.is_file() and source_best.resolve() != (out_dir / CHECKPOINT_BEST).resolve():
-        _atomic_write(out_dir / CHECKPOINT_BEST, lambda tmp: shutil.copyfile(source_best, tmp))
+        copy_file(source_best, out_dir / CHECKPOINT_BEST)
     return state["history"]
 
 
 def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> dict:
     """Write updates.csv and predictions.npz, then result.json last."""
-    updates = pd.DataFrame(history["updates"], columns=["update", "epoch", "loss", "rmse", "wall_time_s", "circuit_evaluations"])
-    _atomic_write(out_dir / UPDATES, lambda tmp: updates.to_csv(tmp, index=False))
-    _save_npz(
+    updates = pd.DataFrame(history["updates"], columns=UPDATE_COLUMNS)
+    write_csv(out_dir / UPDATES, updates)
+    save_npz(
         out_dir / PREDICTIONS,
         {
             "val_inputs": task.val_inputs[0, :, -1].numpy(),
@@ -435,7 +453,7 @@ def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> d
             "mean_validation_s": float(np.mean(history["validation_s"])),
         },
     }
-    _write_json(out_dir / RESULT, result)
+    write_json(out_dir / RESULT, result)
     return result
 
 
@@ -446,7 +464,7 @@ def run_or_skip(config: TrainConfig, out_dir: str | Path, **kwargs) -> dict:
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir, kwargs.get("overwrite", False))
     result = {"status": "skipped", "reason": SKIP_REASON, "config": config.to_dict(), "provenance": provenance(config)}
-    _write_json(out_dir / RESULT, result)
+    write_json(out_dir / RESULT, result)
     print(f"{SKIP_REASON}: wrote {out_dir / RESULT} with status 'skipped' (device {config.device!r})")
     return result
 
@@ -456,7 +474,9 @@ def load_run(out_dir: str | Path) -> RunRecord:
     out_dir = Path(out_dir)
     path = out_dir / RESULT
     if not path.is_file():
-        raise FileNotFoundError(f"{out_dir} has no {RESULT}: the run is incomplete (interrupted or still running) or never ran")
+        raise FileNotFoundError(
+            f"{out_dir} has no {RESULT}: the run is incomplete (interrupted or still running) or never ran"
+        )
     result = json.loads(path.read_text())
     updates = pd.read_csv(out_dir / UPDATES) if (out_dir / UPDATES).is_file() else None
     predictions = None
@@ -479,13 +499,20 @@ def _parse_value(kind: str) -> Callable[[str], object]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``train`` sub-command's options: every TrainConfig field plus run-folder options."""
-    parser = argparse.ArgumentParser(prog="python -m qrnn_core train", description="Train a QRNN on Lorenz-63 cross-prediction.")
+    parser = argparse.ArgumentParser(
+        prog="python -m qrnn_core train", description="Train a QRNN on Lorenz-63 cross-prediction."
+    )
     for f in fields(TrainConfig):
         default = f.default if f.default is not MISSING else None
+        text = f.metadata["help"] if f.name != "method" else f"gradient method: {', '.join(method_names())}"
         parser.add_argument(
-            "--" + f.name.replace("_", "-"), dest=f.name, type=_parse_value(str(f.type)), default=default,
-            help=f"{f.metadata['help']} (default: {default})",
-        )  # fmt: skip
+            "--" + f.name.replace("_", "-"),
+            *f.metadata.get("aliases", ()),
+            dest=f.name,
+            type=_parse_value(str(f.type)),
+            default=default,
+            help=f"{text} (default: {default})",
+        )
     parser.add_argument("--out", default=None, help="run folder (default: runs/<method>-<backend>-<timestamp>)")
     parser.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. runs/x/checkpoint_last.pt)")
     parser.add_argument("--overwrite", action="store_true", help="replace a complete run already in --out")
