@@ -457,10 +457,23 @@ def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> d
     return result
 
 
-def run_or_skip(config: TrainConfig, out_dir: str | Path, **kwargs) -> dict:
-    """Train, or, when the run asks for CUDA on a machine without it, write a skipped result."""
+class DeviceUnavailableError(RuntimeError):
+    """A run asks for a device (CUDA) this machine does not have."""
+
+
+def run_or_skip(config: TrainConfig, out_dir: str | Path, skip_unavailable: bool = False, **kwargs) -> dict:
+    """Train; a run that asks for CUDA on a machine without it raises, or with ``skip_unavailable`` writes a skipped result.
+
+    The device is checked before anything else (before the "folder already holds a complete
+    run" check), so the real reason is what the user sees.
+    """
     if not (config.uses_cuda and not torch.cuda.is_available()):
         return train(config, out_dir, **kwargs)
+    if not skip_unavailable:
+        raise DeviceUnavailableError(
+            f"device {config.device!r} requested, but this machine has no CUDA device (torch {torch.__version__}); "
+            "pass --skip-unavailable (skip_unavailable=True) to record the run as skipped instead"
+        )
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir, kwargs.get("overwrite", False))
     result = {"status": "skipped", "reason": SKIP_REASON, "config": config.to_dict(), "provenance": provenance(config)}
@@ -517,18 +530,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. runs/x/checkpoint_last.pt)")
     parser.add_argument("--overwrite", action="store_true", help="replace a complete run already in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--skip-unavailable", action="store_true",
+                        help="on a machine without the requested device (CUDA), write a skipped result instead of failing")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m qrnn_core train ...``: returns 0 on success, 2 on bad input."""
     args = vars(build_parser().parse_args(argv))
-    out, resume, overwrite, no_progress = (args.pop(k) for k in ("out", "resume", "overwrite", "no_progress"))
+    out, resume, overwrite, no_progress, skip_unavailable = (
+        args.pop(k) for k in ("out", "resume", "overwrite", "no_progress", "skip_unavailable")
+    )
     try:
         config = TrainConfig(**args)
         out = out or f"runs/{config.method}-{config.backend}-{datetime.now():%Y%m%d-%H%M%S}"
-        result = run_or_skip(config, out, resume=resume, progress=not no_progress, overwrite=overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        result = run_or_skip(config, out, skip_unavailable, resume=resume, progress=not no_progress, overwrite=overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError, DeviceUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result["status"] == "complete":

@@ -97,11 +97,25 @@ def test_refuses_to_overwrite_and_failed_run_leaves_no_result(cache, tmp_path, m
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA path")
 def test_cuda_run_is_skipped_without_cuda(cache, tmp_path, capsys):
-    result = run_or_skip(TrainConfig(device="cuda", cache_dir=cache, **SMALL), tmp_path)
+    result = run_or_skip(TrainConfig(device="cuda", cache_dir=cache, **SMALL), tmp_path, skip_unavailable=True)
     assert result["status"] == "skipped" and result["reason"] == "skipped: no CUDA device"
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
     assert load_run(tmp_path).updates is None
     assert "skipped" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA path")
+def test_cuda_request_without_cuda_fails_clearly_before_the_complete_run_check(cache, tmp_path, capsys):
+    args = ["--device", "cuda", "--epochs", "0", "--n-train", "1", "--val-length", "10", "--cache-dir", str(cache),
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(["--device", "cpu", *args[2:]]) == 0  # a complete run in the folder
+    capsys.readouterr()
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "no CUDA device" in error and "--skip-unavailable" in error and "already holds" not in error
+    assert load_run(tmp_path).result["status"] == "complete", "the complete run is left alone"
+    assert main([*args, "--skip-unavailable", "--overwrite"]) == 0
+    assert load_run(tmp_path).result["status"] == "skipped"
 
 
 @pytest.mark.parametrize(
