@@ -12,7 +12,7 @@ unperturbed forward is sampled as well, so ``g = dLoss/dp`` carries shot noise t
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,11 +21,14 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from .checks import check_int, check_number
 from .circuit import angles_per_step, final_readout_rz_angles, step_gates
-from .estimators import SPSA, ParameterShift, input_angles, make_estimator
+from .data import load_lorenz
+from .estimators import EstimatorOptions, GradientEstimator, ParameterShift, input_angles, method_spec
 from .model import QRNN
 from .simulate import check_shots, sample_frequencies, simulate
-from .training import TrainConfig, masked_mse, load_run, provenance, train
+from .study import StudyRun
+from .training import CHECKPOINT_LAST, TrainConfig, masked_mse, provenance, train
 
 
 def machine_text() -> str:
@@ -56,13 +59,21 @@ class EstimatorSetting:
     epsilon: float = 0.1
     spsa_samples: int = 2
 
+    def options(self, n_qubits: int = 8) -> EstimatorOptions:
+        """The estimator options of this setting."""
+        return EstimatorOptions(n_qubits=n_qubits, epsilon=self.epsilon, spsa_samples=self.spsa_samples)
+
     @property
     def label(self) -> str:
-        if self.method == "spsa":
-            return f"SPSA (eps {self.epsilon:g}, {self.spsa_samples} samples)"
-        if self.method == "fdsa":
-            return f"FDSA (eps {self.epsilon:g})"
-        return "parameter-shift"
+        """The method's label with the options it uses, e.g. ``SPSA (eps 0.1, 2 samples)``."""
+        return method_spec(self.method).describe(self.options())
+
+    def estimator(self, n_qubits: int) -> GradientEstimator:
+        """The estimator (``ValueError`` for a method without one, such as 'exact')."""
+        estimator = method_spec(self.method).build(self.options(n_qubits))
+        if estimator is None:
+            raise ValueError(f"setting.method must be a method with an estimator, not {self.method!r} (autograd)")
+        return estimator
 
 
 def _sequence_g(model: QRNN, probs: torch.Tensor, targets: torch.Tensor, washout: int) -> torch.Tensor:
@@ -103,9 +114,7 @@ def estimated_gradients(
     for s in shots:
         check_shots(s)
     n_qubits = model.config.n_qubits
-    estimator = make_estimator(setting.method, n_qubits, setting.epsilon, setting.spsa_samples)
-    if estimator is None:
-        raise ValueError("setting.method must be an estimator (spsa, fdsa or param-shift), not 'exact'")
+    estimator = setting.estimator(n_qubits)
     weight, bias = model.input_layer.weight.detach(), model.input_layer.bias.detach()
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -116,7 +125,7 @@ def estimated_gradients(
             forward = simulate(input_angles(weight, bias, feats), "torch", n_qubits=n_qubits)
             plan = None
             for r in range(repeats):
-                if plan is None or isinstance(estimator, SPSA):
+                if plan is None or method_spec(setting.method).stochastic:
                     plan = estimator.plan(weight, bias, feats, generator)
                     points = simulate(plan.angles.flatten(0, 1), "torch", n_qubits=n_qubits).unflatten(0, plan.angles.shape[:2])
                 for i, s in enumerate(shots):
@@ -211,6 +220,61 @@ def fdsa_fidelity_statement(frame: pd.DataFrame, shots: int = 1024, epsilon: flo
     return f"At epsilon {epsilon:g}, " + "; ".join(parts) + ". Under shot noise: " + "; ".join(verdict) + "."
 
 
+def quality_points(seed: int, pretrain_sequences: int, out_dir: str | Path) -> dict[str, QRNN]:
+    """The parameter points the gradient-quality chapter scores estimators at, by name.
+
+    The initial parameters (seed ``seed``) and the parameters after ``pretrain_sequences``
+    exact-gradient updates (one epoch over that many evenly spaced sequences, double
+    precision, validated on 50 steps), trained into ``out_dir`` (replaced).
+    """
+    check_int("pretrain_sequences", pretrain_sequences, 1)
+    config = TrainConfig(method="exact", precision="double", n_train=pretrain_sequences, val_length=50, epochs=1, seed=seed)
+    train(config, out_dir, progress=False, overwrite=True, log=None)
+    trained = QRNN(config.model_config(), seed=seed)
+    trained.load_state_dict(torch.load(Path(out_dir) / CHECKPOINT_LAST, weights_only=False)["model"])
+    return {"initial parameters": QRNN(config.model_config(), seed=seed), f"after {pretrain_sequences} exact-gradient updates": trained}
+
+
+def training_sample(config: TrainConfig, n_sequences: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n_sequences`` training windows evenly spaced over the pool: features (B, T, C) and targets (B, T, 2), double."""
+    data = load_lorenz(config.data_config(), config.cache_dir)
+    check_int("n_sequences", n_sequences, 1, len(data.train_inputs))
+    index = np.linspace(0, len(data.train_inputs) - 1, n_sequences).round().astype(int)
+    return (torch.tensor(data.train_inputs[index], dtype=torch.float64),
+            torch.tensor(data.train_targets[index], dtype=torch.float64))  # fmt: skip
+
+
+def quality_settings(
+    epsilons: list[float], spsa_samples: list[int], n_params: int, equal_cost_spsa: bool, include_param_shift: bool
+) -> list[EstimatorSetting]:
+    """The chapter's estimator grid: FDSA and 2-sample SPSA at every epsilon; SPSA at epsilon 0.1 with every number
+    of samples (and ``n_params`` samples, FDSA's cost, with ``equal_cost_spsa``); parameter-shift if asked."""
+    S = EstimatorSetting
+    settings = {S("fdsa", e) for e in epsilons} | {S("spsa", e, 2) for e in epsilons}
+    settings |= {S("spsa", 0.1, m) for m in [*spsa_samples, *([n_params] if equal_cost_spsa else [])]}
+    settings |= {S("param-shift")} if include_param_shift else set()
+    return sorted(settings, key=lambda s: (s.method, s.epsilon, s.spsa_samples))
+
+
+def epsilon_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """FDSA and 2-sample SPSA per parameter point, epsilon and shots (:func:`summarize_quality`)."""
+    rows = frame[(frame["method"] == "fdsa") | ((frame["method"] == "spsa") & (frame["spsa_samples"] == 2))]
+    return summarize_quality(rows, ["point", "estimator", "method", "epsilon", "shots"])
+
+
+def samples_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every estimator at epsilon 0.1 (and parameter-shift) per parameter point and shots, with its cost."""
+    rows = frame[np.isclose(frame["epsilon"], 0.1) | (frame["method"] == "param-shift")]
+    return summarize_quality(rows, ["point", "method", "epsilon", "spsa_samples", "shots", "estimator"])
+
+
+def shots_summary(frame: pd.DataFrame, n_params: int) -> pd.DataFrame:
+    """FDSA, 2-sample SPSA and ``n_params``-sample SPSA at epsilon 0.1, per parameter point, estimator and shots."""
+    keep = np.isclose(frame["epsilon"], 0.1) & (
+        (frame["method"] == "fdsa") | ((frame["method"] == "spsa") & frame["spsa_samples"].isin([2, n_params])))
+    return summarize_quality(frame[keep], ["point", "estimator", "shots"])
+
+
 # ---------------------------------------------------------------- parameter-shift at the angle level
 
 
@@ -257,87 +321,223 @@ def evaluation_counts(n_qubits: int, seq_len: int, methods: list[EstimatorSettin
     features = torch.zeros(1, seq_len, 1)
     rows = []
     for setting in methods:
-        plan = make_estimator(setting.method, n_qubits, setting.epsilon, setting.spsa_samples).plan(
-            weight, bias, features, torch.Generator().manual_seed(0)
-        )
+        plan = setting.estimator(n_qubits).plan(weight, bias, features, torch.Generator().manual_seed(0))
         rows.append({"estimator": setting.label, "sequence evaluations per update": plan.evaluations + 1})
     return pd.DataFrame(rows).set_index("estimator")
 
 
 # ---------------------------------------------------------------- seeds
 
+# The columns of build/<profile>/data/shots_and_seeds/seeds.csv (shots 0 = exact distributions).
+SEED_COLUMNS = ["variant", "method", "shots", "seed", "epoch", "n_train", "rmse_y", "rmse_z", "rmse_mean"]
+# Training parameters that must agree for a profile's main run to count as one more seed of a sweep variant.
+VARIANT_KEYS = ("method", "shots", "lr", "n_train", "val_length", "backend", "device", "epsilon", "spsa_samples")
 
-def seed_runs(
-    base: dict, variants: dict[str, dict], seeds: list[int], out_root: str | Path, progress: bool = False
-) -> pd.DataFrame:
-    """Train every variant (``TrainConfig`` overrides of ``base``) with every seed; per-epoch results.
 
-    Each run writes its folder ``out_root/<variant, slugged>/seed-<seed>`` (replacing an old one).
-    Returns one row per run and epoch (0 = untrained): variant, seed, epoch, val_rmse_y,
-    val_rmse_z, val_rmse_mean, train_rmse, plus the run's total time in seconds.
+def _run_rows(run: StudyRun, variant: str, epochs: int) -> list[dict]:
+    """Rows of :data:`SEED_COLUMNS` (plus ``run``) for epochs 0..``epochs`` of a complete run."""
+    config = run.record.result["config"]
+    n_train = config["n_train"] or int(run.record.updates["epoch"].eq(1).sum()) * config["batch_size"]
+    table = run.epochs[run.epochs["epoch"] <= epochs]
+    return [{"variant": variant, "method": config["method"], "shots": config["shots"] or 0, "seed": config["seed"],
+             "epoch": int(row.epoch), "n_train": n_train, "rmse_y": row.val_rmse_y, "rmse_z": row.val_rmse_z,
+             "rmse_mean": row.val_rmse_mean, "run": run.name} for row in table.itertuples()]  # fmt: skip
+
+
+def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = True) -> pd.DataFrame:
+    """Per-epoch validation RMSE of every complete run of ``sweep``, one row per run and epoch (0 = untrained).
+
+    A variant is a sweep case (its ``run_label``). With ``include_main``, a complete run
+    of the profile outside any sweep whose :data:`VARIANT_KEYS` match a variant's, whose
+    seed is not yet among it and which ran at least as many epochs, counts as one more
+    seed of that variant, cut to the variant's epochs (training is deterministic epoch by
+    epoch, so its first epochs are what the shorter run gives). Columns: :data:`SEED_COLUMNS`
+    and ``run`` (the run's name).
     """
-    configs = {(name, seed): TrainConfig(**(base | overrides | {"seed": seed})) for name, overrides in variants.items() for seed in seeds}
+    members = [run for run in runs if run.params.get("sweep") == sweep and run.complete]
+    variants: dict[str, dict] = {}
+    for run in members:
+        variants.setdefault(run.label, {"key": tuple(run.params.get(k) for k in VARIANT_KEYS), "epochs": run.params["epochs"],
+                                        "runs": []})["runs"].append(run)  # fmt: skip
     rows = []
-    for (name, seed), config in configs.items():
-        out_dir = Path(out_root) / re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") / f"seed-{seed}"
-        train(config, out_dir, progress=progress, overwrite=True, log=None)
-        result = load_run(out_dir).result
-        first = result["initial_validation"]
-        rows.append({"variant": name, "seed": seed, "epoch": 0, "val_rmse_y": first["rmse_y"], "val_rmse_z": first["rmse_z"],
-                     "val_rmse_mean": first["rmse_mean"], "total_s": result["timings"]["total_s"]})  # fmt: skip
-        for epoch in result["epochs"]:
-            rows.append({"variant": name, "seed": seed, "total_s": result["timings"]["total_s"],
-                         **{k: epoch[k] for k in ("epoch", "val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse")}})  # fmt: skip
-    return pd.DataFrame(rows)
+    for variant, spec in variants.items():
+        seeds = {run.params["seed"] for run in spec["runs"]}
+        for run in spec["runs"]:
+            rows += _run_rows(run, variant, spec["epochs"])
+        if not include_main:
+            continue
+        for run in runs:
+            key = tuple(run.params.get(k) for k in VARIANT_KEYS)
+            if ("sweep" not in run.params and run.complete and key == spec["key"] and run.params["seed"] not in seeds
+                    and run.params["epochs"] >= spec["epochs"]):  # fmt: skip
+                seeds.add(run.params["seed"])
+                rows += _run_rows(run, variant, spec["epochs"])
+    return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "run"])
 
 
-def seed_summary(frame: pd.DataFrame, column: str = "val_rmse_mean") -> pd.DataFrame:
+def seed_summary(frame: pd.DataFrame, column: str = "rmse_mean") -> pd.DataFrame:
     """Mean, standard deviation, minimum and maximum of ``column`` across seeds, per variant and epoch."""
-    summary = frame.groupby(["variant", "epoch"])[column].agg(["mean", "std", "min", "max", "count"])
+    summary = frame.groupby(["variant", "epoch"], sort=False)[column].agg(["mean", "std", "min", "max", "count"])
     return summary.rename(columns={"count": "seeds"}).reset_index()
 
 
-def paper_claims(frame: pd.DataFrame, spsa: str, fdsa: str) -> list[str]:
-    """Check the paper's single-run conclusions against every seed of two variants, in words.
+def bootstrap_interval(
+    groups: list[np.ndarray], statistic: Callable[..., float], level: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Statistic of ``groups`` and its percentile bootstrap interval: ``(estimate, low, high)``.
 
-    Claim 1, "SPSA overfits after about one epoch": per seed, the best validation epoch is
-    1 or 2 and the last epoch's validation RMSE is higher than the best. Claim 2, "FDSA is
-    more stable": FDSA's rise from its best to its last epoch, and its spread across seeds
-    at the last epoch, are smaller than SPSA's.
+    Each group (a 1-D sample, e.g. one value per seed) is resampled with replacement on its
+    own, ``resamples`` times, and ``statistic(*resampled_groups)`` is recomputed; the
+    interval holds the central ``level`` of those values. With one value per group the
+    interval is that value (no spread can be estimated from a single seed).
+    """
+    check_number("level", level, 0.5, 0.999)
+    check_int("resamples", resamples, 100)
+    check_int("seed", seed, 0)
+    samples = [np.asarray(g, dtype=float) for g in groups]
+    if not samples or any(s.ndim != 1 or s.size == 0 or not np.isfinite(s).all() for s in samples):
+        raise ValueError("groups must be a non-empty list of non-empty 1-D arrays of finite numbers")
+    rng = np.random.default_rng(seed)
+    draws = [s[rng.integers(0, s.size, (resamples, s.size))] for s in samples]
+    values = np.array([statistic(*(d[i] for d in draws)) for i in range(resamples)])
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(statistic(*samples)), float(low), float(high)
+
+
+def seed_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and seed: best epoch (lowest validation mean RMSE, epochs >= 1), best and last RMSE, rise.
+
+    ``rise`` = last epoch's RMSE minus the best (0 when the last epoch is the best).
     """
     trained = frame[frame["epoch"] > 0]
-    last_epoch = int(trained["epoch"].max())
-    per_seed = {}
-    for name in (spsa, fdsa):
-        runs = trained[trained["variant"] == name]
-        best = runs.loc[runs.groupby("seed")["val_rmse_mean"].idxmin()].set_index("seed")
-        last = runs[runs["epoch"] == runs.groupby("seed")["epoch"].transform("max")].set_index("seed")
-        per_seed[name] = pd.DataFrame({"best_epoch": best["epoch"], "rise": last["val_rmse_mean"] - best["val_rmse_mean"],
-                                       "last": last["val_rmse_mean"]})  # fmt: skip
-    s, f = per_seed[spsa], per_seed[fdsa]
-    overfit = (s["best_epoch"] <= 2) & (s["rise"] > 0)
-    claims = [f"Scale: {last_epoch} epoch(s), {len(s)} seed(s) per variant."]
-    if last_epoch < 2:
-        claims.append("With a single epoch, neither claim can be tested: overfitting after one epoch needs at least two.")
-        return claims
-    claims.append(
-        f"Claim 1 (SPSA overfits after about one epoch): holds for {int(overfit.sum())} of {len(s)} seeds "
-        f"(best epochs {sorted(s['best_epoch'].astype(int).tolist())}; rise from best to last epoch "
-        f"{s['rise'].mean():.4f} on average)."
-    )
-    stable_rise = f["rise"].mean() < s["rise"].mean()
-    stable_spread = f["last"].std(ddof=1) < s["last"].std(ddof=1) if len(s) > 1 else None
-    spread = (
-        "" if stable_spread is None else
-        f"; spread across seeds at the last epoch: FDSA {f['last'].std(ddof=1):.4f} vs SPSA {s['last'].std(ddof=1):.4f} "
-        f"({'smaller' if stable_spread else 'not smaller'})"
-    )  # fmt: skip
-    claims.append(
-        f"Claim 2 (FDSA more stable): mean rise from best to last epoch FDSA {f['rise'].mean():.4f} vs SPSA "
-        f"{s['rise'].mean():.4f} ({'smaller' if stable_rise else 'not smaller'}){spread}. "
-        f"{'Holds' if stable_rise and stable_spread is not False else 'Does not hold'} at this scale."
-    )
-    return claims
+    rows = []
+    for (variant, seed), run in trained.groupby(["variant", "seed"], sort=False):
+        best = run.loc[run["rmse_mean"].idxmin()]
+        last = run.loc[run["epoch"].idxmax()]
+        rows.append({"variant": variant, "method": best["method"], "shots": best["shots"], "seed": seed,
+                     "best_epoch": int(best["epoch"]), "best_rmse": best["rmse_mean"], "last_epoch": int(last["epoch"]),
+                     "last_rmse": last["rmse_mean"], "rise": last["rmse_mean"] - best["rmse_mean"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _sd(values: np.ndarray) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def seed_statistics(outcomes: pd.DataFrame, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Bootstrap intervals across seeds of each variant's best RMSE, spread, best epoch and rise.
+
+    One row per variant and quantity: estimate, low, high (``level`` percentile bootstrap
+    over seeds) and the number of seeds.
+    """
+    quantities = {
+        "best validation mean RMSE, mean over seeds": ("best_rmse", np.mean),
+        "best validation mean RMSE, SD across seeds": ("best_rmse", _sd),
+        "best epoch, mean over seeds": ("best_epoch", np.mean),
+        "share of seeds with best epoch <= 2": ("best_epoch", lambda v: float(np.mean(v <= 2))),
+        "rise from best to last epoch, mean": ("rise", np.mean),
+        "share of seeds whose last epoch is worse than the best": ("rise", lambda v: float(np.mean(v > 0))),
+        "last-epoch validation mean RMSE, SD across seeds": ("last_rmse", _sd),
+    }
+    rows = []
+    for variant, part in outcomes.groupby("variant", sort=False):
+        for name, (column, statistic) in quantities.items():
+            estimate, low, high = bootstrap_interval([part[column].to_numpy()], statistic, level, seed=seed)
+            rows.append({"variant": variant, "quantity": name, "estimate": estimate, "low": low, "high": high,
+                         "seeds": len(part)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _interval(estimate: float, low: float, high: float, digits: int = 4) -> str:
+    return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95, seed: int = 0) -> str:
+    """The paper's claim 1 ("SPSA is best after about one or two epochs, then overfits") tested on one variant.
+
+    Supported when most seeds have their best epoch at 1 or 2 and the rise from the best to
+    the last epoch has a bootstrap interval above zero; contradicted when most seeds peak
+    later or no seed rises; otherwise inconclusive.
+    """
+    part = outcomes[outcomes["variant"] == variant]
+    if part.empty:
+        raise ValueError(f"no seeds of variant {variant!r}; variants: {', '.join(outcomes['variant'].unique())}")
+    last = int(part["last_epoch"].min())
+    if last < 3:
+        return f"**{variant}**: only {last} epoch(s) per seed; a best epoch at 1-2 followed by a rise needs at least 3."
+    early = bootstrap_interval([part["best_epoch"].to_numpy()], lambda v: float(np.mean(v <= 2)), level, seed=seed)
+    rise = bootstrap_interval([part["rise"].to_numpy()], np.mean, level, seed=seed)
+    relative = rise[0] / part["best_rmse"].mean()
+    if early[0] > 0.5 and rise[1] > 0:
+        verdict = "supported"
+    elif early[0] < 0.5 or rise[2] == 0:
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
+    counts = part["best_epoch"].value_counts().sort_index()
+    return (f"**{variant}** ({len(part)} seeds, {last} epochs): best epochs "
+            f"{', '.join(f'{int(e)} ({n} seed(s))' for e, n in counts.items())}; share of seeds "
+            f"whose best epoch is 1 or 2: {_interval(*early, digits=2)}; mean rise from the best to the last epoch "
+            f"{_interval(*rise)} ({relative:.1%} of the mean best RMSE). Claim 1 (best after about one or two epochs, "
+            f"then overfitting) is **{verdict}** for this variant ({level:.0%} bootstrap intervals over seeds).")
+
+
+def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float = 0.95, seed: int = 0) -> str:
+    """The paper's claim 2 ("FDSA is more stable than SPSA") tested on two variants.
+
+    Compares FDSA's and SPSA's mean rise from the best to the last epoch and their spread
+    (SD across seeds) of the last epoch's RMSE, each as a bootstrap interval of the
+    difference FDSA - SPSA. Supported when either interval lies below zero and neither
+    above, contradicted in the mirror case, mixed when one lies below and one above.
+    """
+    s, f = (outcomes[outcomes["variant"] == name] for name in (spsa, fdsa))
+    if s.empty or f.empty:
+        raise ValueError(f"variants {spsa!r} and {fdsa!r} both need seeds; variants: {', '.join(outcomes['variant'].unique())}")
+    rise = bootstrap_interval([f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level, seed=seed)
+    spread = bootstrap_interval([f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy()], lambda a, b: _sd(a) - _sd(b),
+                                level, seed=seed)  # fmt: skip
+    below = [d[2] < 0 for d in (rise, spread)]
+    above = [d[1] > 0 for d in (rise, spread)]
+    if any(below) and not any(above):
+        verdict = "supported"
+    elif any(above) and not any(below):
+        verdict = "contradicted"
+    elif any(above):
+        verdict = "mixed (one measure favours FDSA, the other SPSA)"
+    else:
+        verdict = "not distinguishable from run-to-run variation"
+    return (f"**{fdsa} against {spsa}** ({len(f)} and {len(s)} seeds): difference FDSA - SPSA in the mean rise "
+            f"from the best to the last epoch {_interval(*rise)}, in the SD across seeds of the last epoch's RMSE "
+            f"{_interval(*spread)}. Claim 2 (FDSA is more stable than SPSA) is **{verdict}** "
+            f"({level:.0%} bootstrap intervals over seeds; negative = FDSA more stable).")
+
+
+# ---------------------------------------------------------------- cost against accuracy
+
+
+def cost_accuracy(runs: list[StudyRun]) -> pd.DataFrame:
+    """Validation mean RMSE after every epoch against what the training had consumed by then.
+
+    One row per complete run and epoch (0 = untrained, nothing consumed): ``evaluations``,
+    the cumulative sequence evaluations of the updates (one evaluation = one run of the
+    ``seq_len``-step circuit; validation not counted), and ``shots_consumed`` =
+    evaluations x seq_len x shots per step for shot-based runs (NaN for exact
+    distributions). Also run, label, method, shots (0 = exact), seed and sweep.
+    """
+    rows = []
+    for run in runs:
+        if not run.complete:
+            continue
+        config = run.record.result["config"]
+        base = {"run": run.name, "label": run.label, "method": config["method"], "shots": config["shots"] or 0,
+                "seed": config["seed"], "sweep": run.params.get("sweep") or ""}  # fmt: skip
+        evaluations = np.cumsum([0] + [e["circuit_evaluations"] for e in run.record.result["epochs"]])
+        for row, used in zip(run.epochs.itertuples(), evaluations):
+            shots = float(used * config["seq_len"] * config["shots"]) if config["shots"] else float("nan")
+            rows.append(base | {"epoch": int(row.epoch), "evaluations": int(used), "shots_consumed": shots,
+                                "rmse_mean": row.val_rmse_mean})  # fmt: skip
+    return pd.DataFrame(rows, columns=["run", "label", "method", "shots", "seed", "sweep", "epoch", "evaluations",
+                                       "shots_consumed", "rmse_mean"])  # fmt: skip
 
 
 # ---------------------------------------------------------------- backend agreement

@@ -1,9 +1,14 @@
 """Analyses beyond the paper, checked on known answers (the chapters run in tests/test_book.py)."""
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
+import pytest
 import torch
 
-from qrnn_core import analysis
+from qrnn_core import analysis, study, training
+from qrnn_core.training import RunRecord
 from qrnn_core.model import QRNN, QRNNConfig
 
 
@@ -69,15 +74,116 @@ def test_chi_square_pvalues_accept_true_and_reject_wrong_distributions():
     assert np.mean(analysis.chi_square_pvalues(freq, wrong, shots) < 0.05) > 0.9
 
 
-def test_paper_claims_on_a_constructed_history():
-    import pandas as pd
+def _history(variant: str, method: str, curves: list[list[float]], seeds: list[int] | None = None) -> pd.DataFrame:
+    seeds = seeds or list(range(len(curves)))
+    return pd.DataFrame([{"variant": variant, "method": method, "shots": 1024, "seed": seed, "epoch": epoch,
+                          "n_train": 10, "rmse_y": v, "rmse_z": v, "rmse_mean": v}
+                         for seed, curve in zip(seeds, curves) for epoch, v in enumerate(curve)])  # fmt: skip
 
-    rows = []
-    for seed in (1, 2):
-        for epoch, (s, f) in enumerate([(0.3, 0.3), (0.1, 0.2), (0.15, 0.15), (0.2, 0.14)]):
-            rows += [{"variant": "S", "seed": seed, "epoch": epoch, "val_rmse_mean": s + 0.001 * seed},
-                     {"variant": "F", "seed": seed, "epoch": epoch, "val_rmse_mean": f}]
-    claims = analysis.paper_claims(pd.DataFrame(rows), "S", "F")
-    assert "holds for 2 of 2 seeds" in claims[1]
-    assert claims[2].endswith("Holds at this scale.")
 
+def test_bootstrap_interval_known_answers():
+    assert analysis.bootstrap_interval([np.full(5, 0.2)], np.mean) == (0.2, 0.2, 0.2)
+    assert analysis.bootstrap_interval([np.array([0.3])], np.mean) == (0.3, 0.3, 0.3)
+    rng = np.random.default_rng(1)
+    sample = rng.normal(1.0, 2.0, 400)
+    estimate, low, high = analysis.bootstrap_interval([sample], np.mean, level=0.95, resamples=4000, seed=3)
+    half = 1.96 * sample.std(ddof=1) / np.sqrt(sample.size)  # the normal-theory half width
+    assert estimate == sample.mean() and abs((high - low) / 2 - half) < 0.1 * half and low < estimate < high
+    a, b = np.array([1.0, 1.1, 0.9, 1.0]), np.array([0.0, 0.1, -0.1, 0.0])
+    diff, low, high = analysis.bootstrap_interval([a, b], lambda x, y: x.mean() - y.mean(), resamples=2000)
+    assert diff == 1.0 and 0.85 < low < 1.0 < high < 1.15
+    assert analysis.bootstrap_interval([sample], np.mean, seed=5) == analysis.bootstrap_interval([sample], np.mean, seed=5)
+
+
+@pytest.mark.parametrize(
+    "groups, kwargs, message",
+    [([], {}, "non-empty"), ([np.array([])], {}, "non-empty"), ([np.array([1.0, np.nan])], {}, "finite"),
+     ([np.ones(3)], {"level": 1.5}, "level"), ([np.ones(3)], {"resamples": 10}, "resamples")],
+)  # fmt: skip
+def test_bootstrap_interval_rejects_bad_input(groups, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        analysis.bootstrap_interval(groups, np.mean, **kwargs)
+
+
+def test_paper_claims_on_constructed_histories():
+    overfits = [[0.3, 0.10 + 0.001 * k, 0.12, 0.15, 0.18 + 0.01 * k] for k in range(5)]
+    steady = [[0.3, 0.2, 0.15, 0.13, 0.12 + 0.001 * k] for k in range(5)]
+    frame = pd.concat([_history("S", "spsa", overfits), _history("F", "fdsa", steady)])
+    outcomes = analysis.seed_outcomes(frame)
+    s = outcomes[outcomes["variant"] == "S"]
+    assert (s["best_epoch"] == 1).all() and np.allclose(s["rise"], s["last_rmse"] - s["best_rmse"])
+    assert "is **supported**" in analysis.overfitting_claim(outcomes, "S")
+    assert "is **not supported**" in analysis.overfitting_claim(outcomes, "F")
+    assert "is **supported**" in analysis.stability_claim(outcomes, "S", "F")
+    assert "is **contradicted**" in analysis.stability_claim(outcomes, "F", "S")
+    flat = pd.concat([_history("A", "spsa", steady), _history("B", "fdsa", steady)])
+    assert "not distinguishable" in analysis.stability_claim(analysis.seed_outcomes(flat), "A", "B")
+    short = analysis.seed_outcomes(frame[frame["epoch"] <= 2])
+    assert "needs at least 3" in analysis.overfitting_claim(short, "S")
+    with pytest.raises(ValueError, match="variant 'X'"):
+        analysis.overfitting_claim(outcomes, "X")
+    stats = analysis.seed_statistics(outcomes).set_index(["variant", "quantity"])
+    row = stats.loc[("S", "share of seeds with best epoch <= 2")]
+    assert (row["estimate"], row["low"], row["high"], row["seeds"]) == (1.0, 1.0, 1.0, 5)
+
+
+def _run(name: str, params: dict, curve: list[float], evaluations: int = 10) -> study.StudyRun:
+    config = {"method": params["method"], "shots": params.get("shots"), "seed": params["seed"], "n_train": params.get("n_train"),
+              "batch_size": 1, "seq_len": 20}  # fmt: skip
+    epochs = [{"epoch": e, "val_rmse_y": v, "val_rmse_z": v, "val_rmse_mean": v, "train_rmse": v,
+               "circuit_evaluations": evaluations} for e, v in enumerate(curve[1:], start=1)]  # fmt: skip
+    result = {"status": "complete", "config": config, "epochs": epochs,
+              "initial_validation": {"rmse_y": curve[0], "rmse_z": curve[0], "rmse_mean": curve[0]}}  # fmt: skip
+    updates = pd.DataFrame({"epoch": [e for e in range(1, len(curve)) for _ in range(4)]})
+    return study.StudyRun(name, params, Path(name), RunRecord(result, updates, None))
+
+
+def test_seed_table_counts_a_matching_main_run_as_one_more_seed():
+    base = {"method": "spsa", "shots": 1024, "lr": 0.007, "epochs": 2, "run_label": "SPSA, 1024 shots"}
+    runs = [
+        _run("seeds-spsa-s1", base | {"seed": 1, "sweep": "seeds"}, [0.3, 0.2, 0.1]),
+        _run("spsa-cpu", base | {"seed": 7, "epochs": 3, "run_label": "SPSA (CPU)"}, [0.3, 0.25, 0.15, 0.12]),
+        _run("spsa-other-lr", base | {"seed": 8, "epochs": 3, "lr": 0.01}, [0.3, 0.2, 0.1, 0.1]),
+        _run("other-sweep", base | {"seed": 9, "sweep": "trajectories"}, [0.3, 0.2, 0.1]),
+    ]
+    table = analysis.seed_table(runs)
+    assert list(table.columns) == [*analysis.SEED_COLUMNS, "run"]
+    assert sorted(table["seed"].unique()) == [1, 7] and set(table["variant"]) == {"SPSA, 1024 shots"}
+    assert table[table["seed"] == 7]["epoch"].tolist() == [0, 1, 2]  # cut to the sweep's epochs
+    assert (table["n_train"] == 4).all() and (table["shots"] == 1024).all()
+    assert sorted(analysis.seed_table(runs, include_main=False)["seed"].unique()) == [1]
+
+
+def test_cost_accuracy_accumulates_evaluations_and_shots():
+    runs = [_run("a", {"method": "spsa", "shots": 100, "seed": 1}, [0.3, 0.2, 0.1], evaluations=5),
+            _run("b", {"method": "exact", "shots": None, "seed": 1}, [0.3, 0.2], evaluations=3)]  # fmt: skip
+    table = analysis.cost_accuracy(runs)
+    a = table[table["run"] == "a"]
+    assert a["evaluations"].tolist() == [0, 5, 10] and a["shots_consumed"].tolist() == [0, 5 * 20 * 100, 10 * 20 * 100]
+    b = table[table["run"] == "b"]
+    assert b["evaluations"].tolist() == [0, 3] and b["shots_consumed"].isna().all() and (b["shots"] == 0).all()
+
+
+def test_quality_points_and_settings(tmp_path):
+    points = analysis.quality_points(seed=3, pretrain_sequences=2, out_dir=tmp_path / "pretrain")
+    initial, trained = points.values()
+    assert list(points)[1] == "after 2 exact-gradient updates"
+    assert not torch.equal(initial.input_layer.weight, trained.input_layer.weight)
+    settings = analysis.quality_settings([0.01, 0.1], [1, 2], n_params=110, equal_cost_spsa=True, include_param_shift=True)
+    assert len(settings) == 2 + 2 + 2 + 1  # FDSA x2, 2-sample SPSA x2, SPSA with 1 and 110 samples, param-shift
+    features, targets = analysis.training_sample(training.TrainConfig(), 3)
+    assert features.shape == (3, 20, 1) and targets.shape == (3, 20, 2) and features.dtype == torch.float64
+    with pytest.raises(ValueError, match="n_sequences"):
+        analysis.training_sample(training.TrainConfig(), 0)
+
+
+def test_quality_summaries_select_their_estimators():
+    model, features, targets = _small_problem()
+    S = analysis.EstimatorSetting
+    settings = [S("fdsa", 0.1), S("fdsa", 0.5), S("spsa", 0.1, 2), S("spsa", 0.5, 2), S("spsa", 0.1, 8)]
+    frame = analysis.gradient_quality(model, features, targets, 2, settings, [None, 64], repeats=1, seed=0).assign(point="p")
+    assert set(analysis.epsilon_summary(frame)["estimator"]) == {s.label for s in settings[:4]}
+    assert set(analysis.samples_summary(frame)["spsa_samples"]) == {2, 8}
+    by_shots = analysis.shots_summary(frame, n_params=8)
+    assert set(by_shots["estimator"]) == {S("fdsa", 0.1).label, S("spsa", 0.1, 2).label, S("spsa", 0.1, 8).label}
+    assert (by_shots["estimates"] == 2).all()  # one repeat x two sequences per shots setting
