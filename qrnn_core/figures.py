@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .bench_report import sweep_table
+from .bench_report import sweep_table
 from .circuit import build_circuit
 from .data import LorenzData
 from .study import METHOD_NAMES, StudyRun, reported_validation
@@ -191,6 +192,54 @@ def data_figure(data: LorenzData) -> Figure:
     axes[-1].set_xlabel("time (Lorenz time units)")
     return fig
 
+
+# ---------------------------------------------------------------- runtime benchmark (qrnn_core.timing)
+
+
+def plot_update_times(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
+    """Horizontal log-scale bars of seconds per update (``bench_report.update_plot_frame``).
+
+    One colour per execution path, the paper's reported bars in grey, projected bars hatched,
+    measured bars with their min-max range.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.32 * len(frame) + 1.5))
+    sources = [s for s in frame["source"].unique() if s != "paper"]
+    palette = dict(zip(sources, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    palette["paper"] = METHOD_COLORS["paper"]
+    y = np.arange(len(frame))
+    for yi, row in zip(y, frame.itertuples()):
+        projected = row.kind == "projected"
+        ax.barh(yi, row.seconds, color=palette[row.source], hatch="//" if projected else None,
+                edgecolor="black" if projected else "white", linewidth=0.5)
+        if row.kind == "measured" and row.high > row.low:
+            ax.plot([row.low, row.high], [yi, yi], color="black", linewidth=1)
+        ax.text(row.seconds * 1.15, yi, f"{row.seconds:.3g} s ({row.kind})", va="center", fontsize=8)
+    ax.set_yticks(y, frame["label"])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlim(right=frame["seconds"].max() * 40)
+    ax.set_xlabel("seconds per weight update (log scale)")
+    return ax.figure
+
+
+def plot_scaling(sweep: dict) -> Figure:
+    """Torch update time per method against qubits and against sequence length (log y)."""
+    table = sweep_table(sweep)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    config = sweep["config"]
+    labels = (f"qubits (sequence length {config['steps']})", f"sequence length ({config['length_qubits']} qubits)")
+    for ax, axis, label in zip(axes, ("qubits", "length"), labels):
+        part = table[table["axis"] == axis]
+        for method, rows in part.groupby("method", sort=False):
+            ax.plot(rows["value"], rows["median_s"], marker="o", label=method, color=method_color(method))
+        ax.set_xlabel(label)
+        ax.set_xticks(sorted(part["value"].unique()))
+        ax.set_yscale("log")
+    axes[0].set_ylabel("seconds per weight update (torch, CPU)")
+    axes[1].legend(title="gradient")
+    fig.tight_layout()
+    return fig
 
 # ---------------------------------------------------------------- runtime benchmark (qrnn_core.timing)
 

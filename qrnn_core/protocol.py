@@ -11,3 +11,5 @@ VALIDATION_STEPS = 2969  # steps of the one validation sequence
 SEQ_LEN = 20  # steps per training sequence
 N_QUBITS = 8
 SHOTS = 1024  # Qiskit Aer shots per circuit run
+WASHOUT = 5  # first steps of each training sequence left out of the loss
+LEARNING_RATE = 0.007  # Adam

@@ -1,17 +1,27 @@
-"""The runtime benchmark: its smoke-scale run, its JSON, and the seed-style execution path."""
+"""The runtime benchmark: its smoke-scale run, its JSON, tables, plots and the seed-style execution path."""
 
 from __future__ import annotations
 
 import json
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
 
-from qrnn_core import bench, simulate
+from qrnn_core import bench, bench_report, figures, simulate, timing
 from qrnn_core.__main__ import main as cli
+from qrnn_core.estimators import method_names
+from qrnn_core.protocol import VALIDATION_STEPS
+from qrnn_core.study import paper_reported
 
+matplotlib.use("Agg")
+
+# Sequence evaluations of one update of one 20-step sequence on 8 qubits, counted by hand:
+# SPSA 2 samples x 2 sides + forward; FDSA 2 x 110 parameters + forward; parameter shift
+# 20 steps x (48 one-qubit gates x 2 + 7 CRX x 4 terms) + forward; exact: the forward.
 EXPECTED_EVALUATIONS = {"spsa": 5, "fdsa": 221, "param-shift": 2481, "exact": 1}
+PAPER = paper_reported()
 
 
 @pytest.fixture(scope="module")
@@ -22,18 +32,20 @@ def quick_result(tmp_path_factory):
 
 
 def test_quick_benchmark_writes_the_expected_keys(quick_result):
-    assert {"config", "machine", "updates", "validation", "targets", "sweep", "wall_seconds"} <= set(quick_result)
-    machine = quick_result["machine"]
-    assert machine["cores"] >= 1 and machine["torch_threads"] == 1 and machine["packages"]["torch"]
+    assert {"config", "provenance", "updates", "validation", "targets", "sweep", "wall_seconds"} <= set(quick_result)
+    device = quick_result["provenance"]["device"]
+    assert device["cores"] >= 1 and device["torch_threads"] == 1 and quick_result["provenance"]["versions"]["torch"]
+    assert quick_result["provenance"]["seed"] == 3 and quick_result["provenance"]["config"]["seed"] == 3
     assert quick_result["config"]["seed"] == 3 and quick_result["config"]["n_qubits"] == 8
-    assert set(quick_result["targets"]) == set(bench.TARGETS)
+    assert quick_result["config"]["methods"] == list(method_names())
+    assert set(quick_result["targets"]) == set(timing.TARGETS)
     for target in quick_result["targets"].values():
         assert target["value"] > 0 and isinstance(target["pass"], bool)
 
 
 def test_every_path_and_method_is_reported(quick_result):
     rows = {(r["path"], r["method"]): r for r in quick_result["updates"]}
-    assert set(rows) == {(p, m) for p in bench.PATHS for m in bench.METHODS}
+    assert set(rows) == {(p, m) for p in timing.PATHS for m in method_names()}
     for (path, method), row in rows.items():
         if row["status"] in ("measured", "projected"):
             assert row["evaluations"] == EXPECTED_EVALUATIONS[method]
@@ -42,6 +54,7 @@ def test_every_path_and_method_is_reported(quick_result):
         else:
             assert row["reason"].startswith(("not applicable", "not available"))
     assert rows[("seed-style", "exact")]["status"] == "not applicable"
+    assert rows[("torch-shots", "exact")]["status"] == "not applicable"
     assert rows[("torch", "exact")]["status"] == "measured"
     assert rows[("seed-style", "fdsa")]["status"] == "projected"
     assert rows[("seed-style", "fdsa")]["measured_evaluations"] >= 1
@@ -57,34 +70,63 @@ def test_gpu_rows_without_cuda(quick_result):
 
 def test_validation_and_sweep(quick_result):
     passes = {v["path"]: v for v in quick_result["validation"]}
-    assert passes["torch"]["status"] == "measured" and passes["torch"]["steps"] == bench.VALIDATION_STEPS
+    assert passes["torch"]["status"] == "measured" and passes["torch"]["steps"] == VALIDATION_STEPS
     assert passes["seed-style"]["status"] == "projected" and "projected" in passes["seed-style"]["projection"]
-    sweep = bench.sweep_table(quick_result["sweep"])
+    sweep = bench_report.sweep_table(quick_result["sweep"])
     assert set(sweep["axis"]) == {"qubits", "length"} and (sweep["median_s"] > 0).all()
-    assert set(sweep["method"]) == set(bench.METHODS)
+    assert set(sweep["method"]) == set(method_names())
+    growth = bench_report.growth_exponents(quick_result["sweep"])
+    assert list(growth.index) == list(method_names()) and growth["time ~ length^k, k"].notna().all()
 
 
 def test_tables(quick_result):
-    assert len(bench.update_table(quick_result)) == len(bench.PATHS) * len(bench.METHODS)
-    epochs = bench.epoch_table(quick_result)
-    assert list(epochs.index) == list(bench.METHODS) and "torch" in epochs.columns
-    assert "Targets" in bench.format_report(quick_result)
+    assert len(bench_report.update_table(quick_result)) == len(timing.PATHS) * len(method_names())
+    epochs = bench_report.epoch_table(quick_result)
+    assert list(epochs.index) == list(method_names()) and "torch" in epochs.columns
+    assert set(bench_report.validation_table(quick_result)["path"]) == set(timing.PATHS)
+    assert "Targets" in bench_report.format_report(quick_result)
+    text = bench_report.summary(quick_result, "run now")
+    assert text.startswith("Benchmark run now:") and "seed 3" in text
 
 
-def test_json_is_written_atomically_and_loads(tmp_path):
-    path = bench.write_json({"a": [1, 2]}, tmp_path / "sub" / "x.json")
-    assert bench.load_benchmark(path) == {"a": [1, 2]}
-    assert [p.name for p in path.parent.iterdir()] == ["x.json"]
+def test_paper_tables_and_plots(quick_result):
+    paper = bench_report.paper_epoch_table(PAPER)
+    assert paper.loc["FDSA (GPU)", "reported s/update x 1384 (h)"] == pytest.approx(18.0 * 1384 / 3600)
+    assert paper.loc["FDSA (GPU)", "Table 1 as printed (h)"] == 14.5  # the printed table's swapped FDSA rows
+    assert paper.loc["FDSA (GPU)", "slides / plot script (h)"] == 8.0
+    frame = bench_report.update_plot_frame(quick_result, PAPER)
+    assert {"reported", "measured", "projected"} <= set(frame["kind"])
+    assert list(dict.fromkeys(frame["method"])) == [m for m in method_names() if m in set(frame["method"])]
+    figure = figures.plot_update_times(frame)
+    assert len(figure.axes[0].patches) == len(frame)
+    figure = figures.plot_scaling(quick_result["sweep"])
+    assert [len(ax.lines) for ax in figure.axes] == [len(method_names())] * 2
+    matplotlib.pyplot.close("all")
 
 
-def test_evaluation_counts_from_the_model_counter():
+def test_load_or_run_reads_an_existing_file(tmp_path, quick_result):
+    path = tmp_path / "results" / "bench.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(quick_result))
+    result, origin = bench.load_or_run(path)
+    assert result == quick_result and origin == "read from `results/bench.json`"
+
+
+def test_evaluation_counts_from_the_registry():
     for method, expected in EXPECTED_EVALUATIONS.items():
-        assert bench.count_evaluations(method, 8, 20, seed=0) == expected
+        assert timing.count_evaluations(method, 8, 20) == expected
+
+
+def test_one_update_counts_what_the_registry_states():
+    for method in method_names():
+        model = timing.make_model("torch", method, 4, seed=0)
+        _, counted = timing.time_updates(model, 6, seed=0, repeats=1, warmup=0)
+        assert counted == timing.count_evaluations(method, 4, 6)
 
 
 def test_seed_style_frequencies_follow_the_exact_distribution():
     angles = np.random.default_rng(2).uniform(-np.pi, np.pi, (1, 4, 27))
-    executor = bench.SeedStyleExecutor(4, 4, shots=4000, seed=1)
+    executor = timing.SeedStyleExecutor(4, 4, shots=4000, seed=1)
     freq = executor(torch.tensor(angles))
     exact = simulate(angles, "torch")
     assert len(executor.times) == 1 and torch.allclose(freq.sum(-1), torch.ones(1, 4, dtype=freq.dtype))
@@ -93,15 +135,24 @@ def test_seed_style_frequencies_follow_the_exact_distribution():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"repeats": 0}, "repeats"), ({"budget_s": -1}, "budget_s"), ({"paths": ("qpu",)}, "qpu"),
-     ({"n_qubits": 5}, "n_qubits"), ({"threads": 0}, "threads")],
+    [
+        ({"repeats": 0}, "repeats"),
+        ({"budget_s": -1}, "budget_s"),
+        ({"paths": ("qpu",)}, "qpu"),
+        ({"methods": ("newton",)}, "newton"),
+        ({"n_qubits": 5}, "n_qubits"),
+        ({"threads": 0}, "threads"),
+        ({"steps": 5}, "steps"),
+    ],
 )
 def test_bad_arguments_raise_before_work(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        bench.run_benchmark(**kwargs)
+        timing.run_benchmark(**kwargs)
 
 
-def test_help():
+def test_cli_reports_bad_input_and_help(capsys):
+    assert bench.main(["--methods", "newton", "--out", "unused.json"]) == 2
+    assert "newton" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         bench.main(["--help"])
     assert exit_info.value.code == 0

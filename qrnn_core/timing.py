@@ -1,0 +1,437 @@
+"""Runtime benchmark, the timing half: one weight update per gradient method and execution path.
+
+:func:`run_benchmark` times, at the paper's scale (8 qubits, 20-step sequences, batch 1,
+110 input-layer parameters), one weight update (forward, gradient estimate, Adam step)
+for each registered gradient method on each execution path:
+
+- ``seed-style``: the paper's execution, parameters bound into the measured circuit
+  and one Qiskit Aer run of 1024 shots per sequence evaluation, one at a time;
+- ``aer`` (all sequences of an update in one Aer call, 1024 shots), ``aer-exact``
+  (Aer density matrix), ``torch`` (exact, CPU), ``torch-shots`` (1024 samples drawn
+  from the exact distributions) and ``torch-cuda`` where a CUDA device exists.
+
+Where a full update would take long (``budget_s``), the time per sequence evaluation
+is measured on a sample and multiplied by the update's evaluations ("projected").
+The 2969-step validation pass is measured on the torch paths and projected from the
+20-step evaluations elsewhere. The result is a JSON-ready dict with provenance; the
+tables are in :mod:`qrnn_core.bench_report`, the plots in :mod:`qrnn_core.figures`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from qiskit_aer import AerSimulator
+
+from .aer_simulator import _step_frequencies
+from .checks import check_choice, check_int, check_positive
+from .circuit import build_circuit, circuit_parameters
+from .estimators import input_angles, method_names, method_spec
+from .model import QRNN, QRNNConfig
+from .protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WINDOWS, VALIDATION_STEPS, WASHOUT
+from .provenance import provenance
+from .training import masked_mse
+
+PATHS = ("seed-style", "aer", "aer-exact", "torch", "torch-shots", "torch-cuda")
+# (backend, shots, device) of the model on each path.
+PATH_MODELS = {
+    "seed-style": ("aer", SHOTS, "cpu"),
+    "aer": ("aer", SHOTS, "cpu"),
+    "aer-exact": ("aer-exact", None, "cpu"),
+    "torch": ("torch", None, "cpu"),
+    "torch-shots": ("torch", SHOTS, "cpu"),
+    "torch-cuda": ("torch", None, "cuda"),
+}
+TARGETS = {
+    "torch_spsa_speedup": ("seed-style SPSA update / torch SPSA update", ">=", 100.0),
+    "torch_fdsa_speedup": ("seed-style FDSA update / torch FDSA update", ">=", 100.0),
+    "exact_over_spsa": ("torch exact-gradient update / torch SPSA update", "<=", 2.0),
+    "validation_seconds": (f"torch {VALIDATION_STEPS}-step validation pass (s)", "<", 1.0),
+}
+
+
+class SeedStyleExecutor:
+    """The paper's execution style: bind one sequence's angles, one Aer run of ``shots`` shots.
+
+    Each call binds every sequence's parameters into the measured circuit with
+    ``assign_parameters`` and runs it on its own; nothing is batched. The time of each
+    run is kept in :attr:`times`.
+    """
+
+    def __init__(self, n_qubits: int, steps: int, shots: int = SHOTS, seed: int = 0):
+        self.circuit = build_circuit(n_qubits, steps)
+        self.parameters = circuit_parameters(self.circuit, steps, n_qubits)
+        self.simulator = AerSimulator()
+        self.shots, self.seed, self.steps = shots, seed, steps
+        self.outcomes = 2 ** (n_qubits // 2)
+        self.times: list[float] = []
+
+    def __call__(self, angles: torch.Tensor) -> torch.Tensor:
+        """Per-step frequencies (N, T, M) for angles (N, T, P), one Aer run per sequence."""
+        out = np.empty((angles.shape[0], self.steps, self.outcomes))
+        for b, values in enumerate(angles.detach().to("cpu", torch.float64).reshape(angles.shape[0], -1).numpy()):
+            start = time.perf_counter()
+            bound = self.circuit.assign_parameters(dict(zip(self.parameters, values.tolist())))
+            result = self.simulator.run(bound, shots=self.shots, seed_simulator=self.seed + len(self.times)).result()
+            out[b] = _step_frequencies(result.get_counts(), self.steps, self.outcomes, self.shots)
+            self.times.append(time.perf_counter() - start)
+        return torch.from_numpy(out)
+
+
+class SeedStyleQRNN(QRNN):
+    """A QRNN whose sequence evaluations go through a :class:`SeedStyleExecutor`."""
+
+    def __init__(self, config: QRNNConfig, seed: int, executor: SeedStyleExecutor):
+        super().__init__(config, seed=seed)
+        self.executor = executor
+
+    def evaluate(self, angles: torch.Tensor) -> torch.Tensor:
+        """Readout frequencies of the paper's execution, one Aer run per sequence."""
+        return self.executor(angles).to(angles)
+
+
+def path_available(path: str) -> str | None:
+    """``None`` if ``path`` can run here, else the reason it cannot."""
+    if path == "torch-cuda" and not torch.cuda.is_available():
+        return "not available: no CUDA device"
+    return None
+
+
+def method_applies(path: str, method: str) -> str | None:
+    """``None`` if ``method`` runs on ``path``, else why not (autograd needs the exact torch simulator)."""
+    backend, shots, _ = PATH_MODELS[path]
+    if method_spec(method).autograd and (backend != "torch" or shots is not None):
+        return "not applicable: the exact gradient differentiates the exact torch simulator"
+    return None
+
+
+def make_model(path: str, method: str, n_qubits: int, seed: int, executor: SeedStyleExecutor | None = None) -> QRNN:
+    """A QRNN configured for one execution path and gradient method."""
+    backend, shots, device = PATH_MODELS[path]
+    config = QRNNConfig(n_qubits=n_qubits, method=method, backend=backend, shots=shots, device=device)
+    if path == "seed-style":
+        return SeedStyleQRNN(config, seed, executor)
+    return QRNN(config, seed=seed)
+
+
+def synthetic_batch(steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training sequence shaped like the paper's: x in [0, 1] (1, T, 1), targets (1, T, 2)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(1, steps, 1, generator=generator), torch.rand(1, steps, 2, generator=generator)
+
+
+def weight_update(model: QRNN, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> int:
+    """One training step (the trainer's loss after the washout, backward, Adam); returns its circuit evaluations."""
+    before = model.circuit_evaluations
+    optimizer.zero_grad()
+    pred = model(x)
+    loss = masked_mse(pred, y.to(pred), min(WASHOUT, x.shape[1] - 1))
+    loss.backward()
+    optimizer.step()
+    return model.circuit_evaluations - before
+
+
+def _synchronize(model: QRNN) -> None:
+    if model.config.device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def summarize(times: list[float]) -> dict:
+    """Median, min, max and quartiles of a list of seconds."""
+    q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else (times[0],) * 3
+    return {
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "q1_s": q1,
+        "q3_s": q3,
+        "times_s": times,
+    }
+
+
+def time_updates(model: QRNN, steps: int, seed: int, repeats: int, warmup: int) -> tuple[list[float], int]:
+    """Wall times of ``repeats`` weight updates after ``warmup`` untimed ones, and evaluations per update."""
+    x, y = synthetic_batch(steps, seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    evaluations = 0
+    for _ in range(warmup):
+        evaluations = weight_update(model, optimizer, x, y)
+    times = []
+    for _ in range(repeats):
+        _synchronize(model)
+        start = time.perf_counter()
+        evaluations = weight_update(model, optimizer, x, y)
+        _synchronize(model)
+        times.append(time.perf_counter() - start)
+    return times, evaluations
+
+
+def time_per_evaluation(model: QRNN, steps: int, seed: int, sample: int) -> list[float]:
+    """Seconds per sequence evaluation from ``sample`` evaluations at the model's angles.
+
+    The seed-style path runs and times them one by one (one value each); batched paths
+    run them in one call (one value: the call's time divided by ``sample``).
+    """
+    x, _ = synthetic_batch(steps, seed)
+    with torch.no_grad():
+        angles = input_angles(model.input_layer.weight, model.input_layer.bias, x.to(model.input_layer.weight))
+        angles = angles.expand(sample, -1, -1)
+        if isinstance(model, SeedStyleQRNN):
+            done = len(model.executor.times)
+            model.evaluate(angles)
+            return model.executor.times[done:]
+        _synchronize(model)
+        start = time.perf_counter()
+        model.evaluate(angles)
+        _synchronize(model)
+    return [(time.perf_counter() - start) / sample]
+
+
+def time_validation(model: QRNN, steps: int, seed: int, repeats: int) -> list[float]:
+    """Wall times of forward passes over one ``steps``-long sequence (no gradient), after a warm-up."""
+    x, _ = synthetic_batch(steps, seed)
+    x = x.to(model.input_layer.weight)
+    times = []
+    with torch.no_grad():
+        for i in range(repeats + 1):
+            _synchronize(model)
+            start = time.perf_counter()
+            model(x)
+            _synchronize(model)
+            if i:
+                times.append(time.perf_counter() - start)
+    return times
+
+
+def count_evaluations(method: str, n_qubits: int, steps: int) -> int:
+    """Sequence evaluations of one update of one sequence, as the method's registry entry states them.
+
+    Measured updates check this against the model's ``circuit_evaluations`` counter.
+    """
+    config = QRNNConfig(n_qubits=n_qubits, method=method)
+    n_params = config.n_angles * (config.in_dim * config.context_length + 1)
+    return method_spec(method).evaluations_per_sequence(config.estimator_options, n_params, steps)
+
+
+def _record(path: str, method: str, status: str, **fields) -> dict:
+    return {"path": path, "method": method, "status": status, **fields}
+
+
+def bench_path(
+    path: str,
+    methods: tuple[str, ...],
+    n_qubits: int,
+    steps: int,
+    seed: int,
+    repeats: int,
+    warmup: int,
+    budget_s: float,
+    sample: int,
+    validation_steps: int,
+    log: Callable[[str], None] = print,
+) -> tuple[list[dict], dict]:
+    """Update records for every method on one path, and its validation-pass record."""
+    reason = path_available(path)
+    if reason:
+        rows = [_record(path, m, "not available", reason=reason) for m in methods]
+        return rows, _record(path, "validation", "not available", reason=reason)
+    executor = SeedStyleExecutor(n_qubits, steps, SHOTS, seed) if path == "seed-style" else None
+    fast = path.startswith("torch")
+    per_eval: list[float] = []
+    if not fast:
+        probe = make_model(path, "spsa", n_qubits, seed, executor)
+        if warmup:
+            time_per_evaluation(probe, steps, seed, 1)  # warm-up: transpilation and caches
+        per_eval = time_per_evaluation(probe, steps, seed, sample)
+        log(f"  {path}: {statistics.median(per_eval):.3f} s per sequence evaluation ({sample} timed)")
+    rows = []
+    for method in methods:
+        why_not = method_applies(path, method)
+        if why_not:
+            rows.append(_record(path, method, "not applicable", reason=why_not))
+            continue
+        evaluations = count_evaluations(method, n_qubits, steps)
+        estimate = evaluations * statistics.median(per_eval) if per_eval else 0.0
+        n_runs = repeats if fast else min(repeats, int(budget_s // max(estimate, 1e-9)))
+        if n_runs >= 1:
+            model = make_model(path, method, n_qubits, seed, executor)
+            times, counted = time_updates(model, steps, seed, n_runs, warmup if fast else 0)
+            if counted != evaluations:
+                raise RuntimeError(f"{path}/{method}: the model counted {counted} evaluations, the registry {evaluations}")
+            rows.append(_record(path, method, "measured", evaluations=evaluations, **summarize(times)))
+        else:
+            note = f"projected: {evaluations} evaluations x time per evaluation from {sample} measured"
+            rows.append(
+                _record(
+                    path, method, "projected", evaluations=evaluations, measured_evaluations=sample, projection=note,
+                    **summarize([evaluations * t for t in per_eval]),
+                )
+            )
+        log(f"  {path:11s} {method:11s} {rows[-1]['status']:9s} {rows[-1]['median_s']:10.4f} s")
+    if fast:
+        times = time_validation(make_model(path, "spsa", n_qubits, seed), validation_steps, seed, repeats)
+        return rows, _record(path, "validation", "measured", steps=validation_steps, **summarize(times))
+    scale = validation_steps / steps
+    note = f"projected: {scale:.2f} x the {steps}-step evaluation time ({sample} measured), linear in steps"
+    validation = _record(
+        path, "validation", "projected", steps=validation_steps, measured_evaluations=sample, projection=note,
+        **summarize([scale * t for t in per_eval]),
+    )
+    return rows, validation
+
+
+def attach_derived(records: list[dict], validations: list[dict], sequences_per_epoch: int = TRAIN_WINDOWS) -> None:
+    """Add speed-ups over seed-style (same method, same run) and projected epoch hours to ``records``."""
+    seed = {r["method"]: r["median_s"] for r in records if r["path"] == "seed-style" and "median_s" in r}
+    passes = {v["path"]: v["median_s"] for v in validations if "median_s" in v}
+    for r in records:
+        if "median_s" not in r:
+            continue
+        r["speedup_vs_seed_style"] = seed[r["method"]] / r["median_s"] if r["method"] in seed else None
+        r["epoch_hours"] = (sequences_per_epoch * r["median_s"] + passes.get(r["path"], 0.0)) / 3600
+
+
+def evaluate_targets(records: list[dict], validations: list[dict]) -> dict:
+    """Each target's measured ratio and whether it passes."""
+    by = {(r["path"], r["method"]): r.get("median_s") for r in records}
+    val = {v["path"]: v.get("median_s") for v in validations}
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a / b
+
+    values = {
+        "torch_spsa_speedup": ratio(by.get(("seed-style", "spsa")), by.get(("torch", "spsa"))),
+        "torch_fdsa_speedup": ratio(by.get(("seed-style", "fdsa")), by.get(("torch", "fdsa"))),
+        "exact_over_spsa": ratio(by.get(("torch", "exact")), by.get(("torch", "spsa"))),
+        "validation_seconds": val.get("torch"),
+    }
+    checks = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t, "<": lambda v, t: v < t}
+    out = {}
+    for key, (what, op, threshold) in TARGETS.items():
+        value = values[key]
+        out[key] = {
+            "what": what,
+            "target": f"{op} {threshold:g}",
+            "value": value,
+            "pass": None if value is None else bool(checks[op](value, threshold)),
+        }
+    return out
+
+
+def _load_average() -> list[float] | None:
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+def run_benchmark(
+    repeats: int = 3,
+    warmup: int = 1,
+    seed: int = 1920,
+    n_qubits: int = N_QUBITS,
+    steps: int = SEQ_LEN,
+    budget_s: float = 60.0,
+    sample: int = 3,
+    validation_steps: int = VALIDATION_STEPS,
+    paths: tuple[str, ...] = PATHS,
+    methods: tuple[str, ...] | None = None,
+    sweep: dict | None = None,
+    threads: int = 1,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Time one weight update per method and path; return the benchmark as a JSON-ready dict.
+
+    ``methods`` defaults to every registered gradient method. ``budget_s`` bounds the
+    time spent on full updates of one method on a slow path (beyond it, the update is
+    projected from ``sample`` timed evaluations). ``sweep`` is passed to
+    :func:`scaling_sweep` as keyword arguments (``None``: no sweep). ``threads`` sets
+    torch's intra-op threads for the run (restored afterwards): the simulator's matrices
+    are small, and one thread avoids OpenMP synchronisation, which costs most when other
+    processes share the cores.
+    """
+    check_int("repeats", repeats, 1)
+    check_int("warmup", warmup, 0)
+    check_int("sample", sample, 1)
+    check_int("steps", steps, WASHOUT + 1)
+    check_int("validation_steps", validation_steps, 1)
+    check_int("threads", threads, 1)
+    check_int("seed", seed, 0)
+    check_positive("budget_s", budget_s)
+    for path in paths:
+        check_choice("path", path, PATHS)
+    methods = method_names() if methods is None else tuple(methods)
+    for method in methods:
+        check_choice("gradient method", method, method_names())
+    QRNNConfig(n_qubits=n_qubits)  # validates n_qubits
+    config = {
+        "repeats": repeats, "warmup": warmup, "seed": seed, "n_qubits": n_qubits, "steps": steps, "batch": 1,
+        "shots": SHOTS, "budget_s": budget_s, "sample": sample, "validation_steps": validation_steps,
+        "sequences_per_epoch": TRAIN_WINDOWS, "paths": list(paths), "methods": list(methods), "threads": threads,
+    }
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        cuda = "torch-cuda" in paths and torch.cuda.is_available()
+        record = provenance(config, seed=seed, device="cuda" if cuda else "cpu")
+        records, validations = [], []
+        for path in paths:
+            log(f"path {path}")
+            rows, validation = bench_path(
+                path, methods, n_qubits, steps, seed, repeats, warmup, budget_s, sample, validation_steps, log
+            )
+            records.extend(rows)
+            validations.append(validation)
+        sweep_result = None if sweep is None else scaling_sweep(seed=seed, methods=methods, log=log, **sweep)
+    finally:
+        torch.set_num_threads(previous_threads)
+    attach_derived(records, validations)
+    result = {
+        "config": config,
+        "provenance": record,
+        "updates": records,
+        "validation": validations,
+        "targets": evaluate_targets(records, validations),
+        "epoch_definition": f"{TRAIN_WINDOWS} weight updates (median) + one validation pass",
+    }
+    if sweep_result is not None:
+        result["sweep"] = sweep_result
+    result["wall_seconds"] = time.perf_counter() - started
+    result["load_average_end"] = _load_average()
+    return result
+
+
+def scaling_sweep(
+    qubits: tuple[int, ...] = (4, 6, 8),
+    lengths: tuple[int, ...] = (10, 20, 40),
+    steps: int = SEQ_LEN,
+    length_qubits: int = N_QUBITS,
+    repeats: int = 1,
+    warmup: int = 1,
+    seed: int = 1920,
+    methods: tuple[str, ...] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Torch (exact, CPU) update time per method vs qubits (at ``steps``) and vs sequence length (at ``length_qubits``)."""
+    check_int("repeats", repeats, 1)
+    check_int("warmup", warmup, 0)
+    methods = method_names() if methods is None else tuple(methods)
+    points = [("qubits", n, n, steps) for n in qubits] + [("length", t, length_qubits, t) for t in lengths]
+    rows, timed = [], {}
+    for axis, value, n, t in points:
+        for method in methods:
+            if (n, t, method) not in timed:  # a point on both axes is timed once
+                times, evaluations = time_updates(make_model("torch", method, n, seed), t, seed, repeats, warmup)
+                timed[n, t, method] = {"parameters": 2 * (7 * n - 1), "evaluations": evaluations, **summarize(times)}
+            row = {"axis": axis, "value": value, "n_qubits": n, "steps": t, "method": method, **timed[n, t, method]}
+            rows.append(row)
+            log(f"  sweep {axis}={value:3d} {method:11s} {row['median_s']:.4f} s ({row['evaluations']} evaluations)")
+    config = {
+        "qubits": list(qubits), "lengths": list(lengths), "steps": steps, "length_qubits": length_qubits,
+        "repeats": repeats, "warmup": warmup, "seed": seed, "path": "torch",
+    }
+    return {"config": config, "rows": rows}
