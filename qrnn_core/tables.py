@@ -126,20 +126,26 @@ def tidy(table: pd.DataFrame) -> pd.DataFrame:
     return frame[~empty].reset_index(drop=True)
 
 
-def _html_rows(frame: pd.DataFrame, formats: Mapping[str, Format], headers: Mapping[str, str]) -> str:
+def _html_rows(
+    frame: pd.DataFrame, formats: Mapping[str, Format], headers: Mapping[str, str], links: Mapping[str, str]
+) -> str:
+    """``<table>`` of ``frame``; a column in ``links`` links each cell to the address in its paired column."""
+    hrefs = frame[list(links.values())]
+    frame = frame.drop(columns=list(links.values()))
     numeric = {column: pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
                for column in frame.columns}  # fmt: skip
     integral = {column: _integral(frame[column]) for column in frame.columns}
     head = "".join(f'<th class="{"num" if numeric[c] else "text"}">{html.escape(headers.get(c, header(c)))}</th>'
                    for c in frame.columns)  # fmt: skip
     body = []
-    for _, row in frame.iterrows():
-        cells = "".join(
-            f'<td class="{"num" if numeric[c] else "text"}">'
-            f"{html.escape(format_value(row[c], formats.get(c), integral[c]))}</td>"
-            for c in frame.columns
-        )
-        body.append(f"<tr>{cells}</tr>")
+    for i, row in frame.iterrows():
+        cells = []
+        for c in frame.columns:
+            text = html.escape(format_value(row[c], formats.get(c), integral[c]))
+            if c in links and not is_missing(hrefs.at[i, links[c]]):
+                text = f'<a href="{html.escape(str(hrefs.at[i, links[c]]))}">{text}</a>'
+            cells.append(f'<td class="{"num" if numeric[c] else "text"}">{text}</td>')
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return f'<table class="qrnn-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -149,24 +155,29 @@ def render_table(
     max_rows: int = 15,
     formats: Mapping[str, Format] | None = None,
     headers: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | None = None,
     csv_href: str | None = None,
     csv_label: str = "",
 ) -> str:
-    """The HTML of a table: at most ``max_rows`` rows shown, the rest in a collapsible full table."""
+    """The HTML of a table: at most ``max_rows`` rows shown, the rest in a collapsible full table.
+
+    ``links`` maps a shown column to a column of addresses (kept in the CSV, not shown).
+    """
     check_int("max_rows", max_rows, 1)
     frame = tidy(table)
     formats = dict(formats or {})
     headers = dict(headers or {})
-    unknown = sorted((set(formats) | set(headers)) - set(frame.columns))
+    links = dict(links or {})
+    unknown = sorted((set(formats) | set(headers) | set(links) | set(links.values())) - set(frame.columns))
     if unknown:
-        raise ValueError(f"formats/headers name unknown columns {unknown}; the table has {list(frame.columns)}")
+        raise ValueError(f"formats/headers/links name unknown columns {unknown}; the table has {list(frame.columns)}")
     parts = ['<div class="qrnn-table-wrap">']
     if len(frame) > max_rows:
-        parts.append(_html_rows(frame.head(max_rows), formats, headers))
+        parts.append(_html_rows(frame.head(max_rows), formats, headers, links))
         parts.append(f'<p class="qrnn-table-note">The first {max_rows} of {len(frame)} rows.</p>')
-        parts.append(f"<details><summary>All {len(frame)} rows</summary>{_html_rows(frame, formats, headers)}</details>")
+        parts.append(f"<details><summary>All {len(frame)} rows</summary>{_html_rows(frame, formats, headers, links)}</details>")
     else:
-        parts.append(_html_rows(frame, formats, headers))
+        parts.append(_html_rows(frame, formats, headers, links))
     if csv_href is not None:
         label = html.escape(csv_label or csv_href.rsplit("/", 1)[-1])
         parts.append(f'<p class="qrnn-table-note">Data: <a class="qrnn-csv" href="{html.escape(csv_href)}" download>'
@@ -198,17 +209,19 @@ def show_table(
     max_rows: int = 15,
     formats: Mapping[str, Format] | None = None,
     headers: Mapping[str, str] | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``table`` (tidy, full) as CSV under the chapter's data folder and display it readably.
 
     ``formats`` maps column names to a format spec (``".2%"``) or a function; ``headers``
-    maps column names to the headers shown (the CSV keeps the column names). The caption
+    maps column names to the headers shown (the CSV keeps the column names); ``links`` maps a
+    column to the column of addresses its cells link to (not shown, kept in the CSV). The caption
     (Markdown) is displayed below the table. Returns the CSV's path.
     """
     from IPython.display import HTML, Markdown, display
 
     path = csv_path(profile, chapter, name, root)
-    rendered = render_table(table, max_rows=max_rows, formats=formats, headers=headers,
+    rendered = render_table(table, max_rows=max_rows, formats=formats, headers=headers, links=links,
                             csv_href=book_csv_href(chapter, name), csv_label=f"{name}.csv")  # fmt: skip
     write_csv(path, tidy(table))
     display(HTML(rendered))

@@ -41,6 +41,8 @@ def test_formats_and_headers_apply_and_unknown_columns_are_rejected():
     table = pd.DataFrame({"share": [0.256], "x": [1.5]})
     html = tables.render_table(table, formats={"share": ".0%"}, headers={"x": "x (scaled units)"})
     assert cells(html)[0] == "26%" and "x (scaled units)" in html
+    linked = tables.render_table(pd.DataFrame({"page": ["Runtime"], "href": ["runtime.html"]}), links={"page": "href"})
+    assert cells(linked) == ['<a href="runtime.html">Runtime</a>']
     with pytest.raises(ValueError, match="unknown columns \\['nope'\\]"):
         tables.render_table(table, formats={"nope": ".1f"})
     with pytest.raises(ValueError, match="max_rows"):
