@@ -82,6 +82,10 @@ class TrainConfig:
     data_seed: int | None = _opt("seed of the Lorenz initial condition (None: the default trajectory, 1920)", None)
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field (``ValueError`` naming a bad one); ``train`` checks again, as fields may change."""
         self.model_config()
         data = self.data_config()
         self.columns = ",".join(map(str, data.columns))
@@ -323,6 +327,7 @@ def train(
     epoch's mean loss. ``resume`` continues from a checkpoint to the same parameters an
     uninterrupted run reaches (only ``epochs`` and ``cache_dir`` may differ).
     """
+    config.validate()
     out_dir = Path(out_dir)
     session_start = time.perf_counter()
     state = _load_checkpoint(resume, config) if resume is not None else None
