@@ -11,13 +11,15 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup test bench book runs clean distclean help
+.PHONY: setup test bench book runs plan clean distclean help
 
 help:
 	@echo "make setup   create .venv and install the package with its dependencies"
 	@echo "make test    run the test suite (installs first)"
 	@echo "make book    run the study (PROFILE=smoke|quick|paper, default quick) and build the book"
 	@echo "make runs    only execute the notebooks of PROFILE into build/PROFILE/"
+	@echo "            EXECUTOR=make (default, make -j) or EXECUTOR=dask [DASK_SCHEDULER=tcp://host:port] [WORKERS=N]"
+	@echo "make plan    every run of PROFILE with its projected time, and the wall time on WORKERS workers (default 16)"
 	@echo "make bench   time one weight update per method and execution path"
 	@echo "make clean   remove generated runs, executed notebooks and the built book"
 
@@ -34,50 +36,45 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- the study (docs/CONTRIBUTING.md, "The study pipeline")
-# One executed train.ipynb per configs/$(PROFILE)/train/<run>.yaml, then one executed
-# notebooks/<chapter>.ipynb per configs/$(PROFILE)/<chapter>.yaml, then the book.
+# qrnn_core/pipeline.py builds the plan of PROFILE from configs/PROFILE/ (training runs, sweeps expanded,
+# then chapters, the exclusive runtime chapter last): one papermill execution per task. Both executors
+# read that one plan: EXECUTOR=make runs build/PROFILE/plan.mk (generated from it) with make -j$(JOBS);
+# EXECUTOR=dask submits the same tasks to Dask (DASK_SCHEDULER=tcp://host:port, else a LocalCluster
+# of one single-threaded worker process per core, or WORKERS of them). Up-to-date tasks are not re-run.
 PROFILES := smoke quick paper
+EXECUTORS := make dask
+EXECUTOR ?= make
+DASK_SCHEDULER ?=
+WORKERS ?=
 BUILD := build/$(PROFILE)
-SRC := $(wildcard qrnn_core/*.py)
-RUN_NAMES := $(basename $(notdir $(wildcard configs/$(PROFILE)/train/*.yaml)))
-CHAPTERS := $(basename $(notdir $(wildcard configs/$(PROFILE)/*.yaml)))
-RUN_NBS := $(RUN_NAMES:%=$(BUILD)/train/%.ipynb)
-CHAPTER_NBS := $(CHAPTERS:%=$(BUILD)/chapters/%.ipynb)
 # The simulator's small tensor operations run fastest on one thread per process (several
 # times faster than two competing threads), so `make book` runs JOBS notebooks side by side.
-THREADS ?= 1
 JOBS ?= 2
-PAPERMILL = OMP_NUM_THREADS=$(THREADS) $(PY) -m papermill --kernel python3 --cwd $(CURDIR) --no-progress-bar
 BOOK_FLAGS ?= -W -n --keep-going
 
-ifneq ($(filter book runs,$(MAKECMDGOALS)),)
+ifneq ($(filter book runs plan,$(MAKECMDGOALS)),)
 ifeq ($(filter $(PROFILE),$(PROFILES)),)
 $(error PROFILE must be one of: $(PROFILES) (got '$(PROFILE)'))
 endif
+ifeq ($(filter $(EXECUTOR),$(EXECUTORS)),)
+$(error EXECUTOR must be one of: $(EXECUTORS) (got '$(EXECUTOR)'))
+endif
 endif
 
-# A notebook is executed into a hidden temp file and moved into place only on success;
-# its run folder is deleted first, so a failed or interrupted run leaves nothing behind
-# that looks current.
-$(BUILD)/train/%.ipynb: configs/$(PROFILE)/train/%.yaml notebooks/train.ipynb $(SRC) $(STAMP)
-	rm -rf $@ $(BUILD)/runs/$*
-	mkdir -p $(@D)
-	$(PAPERMILL) notebooks/train.ipynb $(@D)/.$*.tmp.ipynb -f $< -r out_dir $(BUILD)/runs/$*
-	mv $(@D)/.$*.tmp.ipynb $@
+# A notebook is executed into a hidden temp file and moved into place only on success; its run
+# folder (or chapter data folder) is deleted first, so a failed or interrupted run leaves nothing
+# behind that looks current (qrnn_core.pipeline.execute_task, the same for both executors).
+runs: $(STAMP)
+	$(PY) -m qrnn_core.pipeline makefile $(PROFILE) > /dev/null
+ifeq ($(EXECUTOR),dask)
+	$(PY) -m qrnn_core.pipeline dask $(PROFILE) $(if $(DASK_SCHEDULER),--scheduler $(DASK_SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+else
+	$(MAKE) --no-print-directory -f $(BUILD)/plan.mk PY=$(PY) all
+endif
 
-# A chapter's own data lives in $(BUILD)/data/<chapter>/ and is deleted before the chapter re-runs.
-$(BUILD)/chapters/%.ipynb: notebooks/%.ipynb configs/$(PROFILE)/%.yaml book/paper_reported.json $(RUN_NBS) $(SRC) $(STAMP)
-	rm -rf $@ $(BUILD)/data/$*
-	mkdir -p $(@D)
-	$(PAPERMILL) $< $(@D)/.$*.tmp.ipynb -f configs/$(PROFILE)/$*.yaml -r profile $(PROFILE) -r root $(CURDIR)
-	mv $(@D)/.$*.tmp.ipynb $@
-
-# The benchmark chapter times code: it runs last and alone, never beside another notebook, and
-# Qiskit Aer (the paper's execution) may use every core; the benchmark sets torch's threads itself.
-$(BUILD)/chapters/runtime.ipynb: $(filter-out $(BUILD)/chapters/runtime.ipynb,$(CHAPTER_NBS))
-$(BUILD)/chapters/runtime.ipynb: THREADS = $(shell nproc)
-
-runs: $(RUN_NBS) $(CHAPTER_NBS)
+# Every run of PROFILE with its projected time from this machine's benchmark, and the wall time on WORKERS workers.
+plan: $(STAMP)
+	$(PY) -m qrnn_core.pipeline plan $(PROFILE) --workers $(or $(WORKERS),16)
 
 # The old book is removed before anything runs: a failed build leaves no book rather than a stale one.
 book:

@@ -28,6 +28,7 @@ from .estimators import EstimatorOptions, GradientEstimator, ParameterShift, inp
 from .model import QRNN
 from .simulate import check_shots, sample_frequencies, simulate
 from .study import StudyRun
+from .study import machine as study_machine
 from .training import CHECKPOINT_LAST, TrainConfig, masked_mse, provenance, train
 
 
@@ -493,6 +494,10 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
     s, f = (outcomes[outcomes["variant"] == name] for name in (spsa, fdsa))
     if s.empty or f.empty:
         raise ValueError(f"variants {spsa!r} and {fdsa!r} both need seeds; variants: {', '.join(outcomes['variant'].unique())}")
+    last = int(min(s["last_epoch"].min(), f["last_epoch"].min()))
+    if last < 3:
+        return (f"**{fdsa} against {spsa}**: only {last} epoch(s) per seed; stability after the best epoch needs at "
+                f"least 3.")
     rise = bootstrap_interval([f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level, seed=seed)
     spread = bootstrap_interval([f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy()], lambda a, b: _sd(a) - _sd(b),
                                 level, seed=seed)  # fmt: skip
@@ -510,6 +515,73 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
             f"from the best to the last epoch {_interval(*rise)}, in the SD across seeds of the last epoch's RMSE "
             f"{_interval(*spread)}. Claim 2 (FDSA is more stable than SPSA) is **{verdict}** "
             f"({level:.0%} bootstrap intervals over seeds; negative = FDSA more stable).")
+
+
+def seed_caption(profile: str, frame: pd.DataFrame, runs: list[StudyRun]) -> str:
+    """The scale of a seed table in words: variants, seeds, epochs, sequences, validation steps, borrowed main runs."""
+    by_name = {run.name: run for run in runs}
+    parts, borrowed = [], []
+    for variant, part in frame.groupby("variant", sort=False):
+        seeds = sorted(part["seed"].unique())
+        parts.append(f"{variant}: {len(seeds)} seeds ({', '.join(map(str, seeds))})")
+        for name in part["run"].unique():
+            if "sweep" not in by_name[name].params:
+                borrowed.append(f"{by_name[name].label} (seed {by_name[name].params['seed']}, "
+                                f"{by_name[name].params['epochs']} epochs)")  # fmt: skip
+    first = by_name[frame["run"].iloc[0]]
+    epochs, n_train = int(frame["epoch"].max()), int(frame["n_train"].iloc[0])
+    val = first.params.get("val_length") or "all 2969"
+    text = (f"Profile `{profile}`: {'; '.join(parts)}; {epochs} epochs of {n_train} training sequences each, "
+            f"validation on {val} steps, torch simulator (shots drawn from its exact distributions). "
+            f"Machine: {study_machine(runs)}.")
+    if borrowed:
+        text += (f" The profile's main run{'s' if len(borrowed) > 1 else ''} {', '.join(borrowed)} count as one seed each, "
+                 f"cut to {epochs} epochs: training is deterministic epoch by epoch, so these epochs are what a "
+                 f"{epochs}-epoch run gives.")
+    return text
+
+
+def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 0.95, seed: int = 0) -> str:
+    """Claim 2 for every FDSA variant with an SPSA variant at the same shots, or why it cannot be tested here.
+
+    Without such a pair, says so and gives the measured cost of the profile's FDSA runs (time
+    per epoch of their sequences) as the reason.
+    """
+    kinds = outcomes.groupby("variant", sort=False)[["method", "shots"]].first()
+    texts = []
+    for fdsa, row in kinds[kinds["method"] == "fdsa"].iterrows():
+        partners = kinds[(kinds["method"] == "spsa") & (kinds["shots"] == row["shots"])].index
+        texts += [stability_claim(outcomes, spsa, fdsa, level, seed) for spsa in partners]
+    if texts:
+        return "\n\n".join(texts)
+    fdsa_runs = [run for run in runs if run.method == "fdsa" and run.complete]
+    costs = [f"{run.label}: {run.record.result['epochs'][0]['epoch_time_s']:.0f} s for an epoch of "
+             f"{len(run.record.updates[run.record.updates['epoch'] == 1])} sequences"
+             for run in fdsa_runs if run.record.result["epochs"]]  # fmt: skip
+    cost = f" Measured cost of this profile's FDSA runs: {'; '.join(costs)}." if costs else ""
+    per_update = {method: run.record.updates["circuit_evaluations"].median() for run in runs
+                  if run.complete and len(run.record.updates) for method in [run.method]}  # fmt: skip
+    ratio = (f" An FDSA update costs {per_update['fdsa']:.0f} sequence evaluations against SPSA's {per_update['spsa']:.0f}."
+             if {"fdsa", "spsa"} <= set(per_update) else "")  # fmt: skip
+    return (f"**Claim 2 (FDSA is more stable than SPSA) is not tested in this profile**: its seeds sweep has no FDSA "
+            f"variant beside an SPSA one at the same shots.{ratio} Several FDSA seeds over several full epochs do not "
+            f"fit this profile's time budget; the `paper` profile runs them.{cost}")
+
+
+def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95, seed: int = 0) -> str:
+    """Mean best validation RMSE of variant ``a`` minus ``b`` across seeds, with its bootstrap interval, in words."""
+    x, y = (outcomes.loc[outcomes["variant"] == v, "best_rmse"].to_numpy() for v in (a, b))
+    if not len(x) or not len(y):
+        raise ValueError(f"variants {a!r} and {b!r} both need seeds; variants: {', '.join(outcomes['variant'].unique())}")
+    diff = bootstrap_interval([x, y], lambda u, v: u.mean() - v.mean(), level, seed=seed)
+    if diff[1] > 0:
+        verdict = f"{b} is better"
+    elif diff[2] < 0:
+        verdict = f"{a} is better"
+    else:
+        verdict = "the difference is within run-to-run variation"
+    return (f"Best validation mean RMSE, **{a}** minus **{b}**: {_interval(*diff)} ({level:.0%} bootstrap interval "
+            f"over {len(x)} and {len(y)} seeds): {verdict}.")
 
 
 # ---------------------------------------------------------------- cost against accuracy
@@ -538,6 +610,20 @@ def cost_accuracy(runs: list[StudyRun]) -> pd.DataFrame:
                                 "rmse_mean": row.val_rmse_mean})  # fmt: skip
     return pd.DataFrame(rows, columns=["run", "label", "method", "shots", "seed", "sweep", "epoch", "evaluations",
                                        "shots_consumed", "rmse_mean"])  # fmt: skip
+
+
+def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per run of :func:`cost_accuracy`: epochs, what the whole run consumed, its best validation RMSE and when."""
+    trained = table[table["epoch"] > 0]
+    rows = []
+    for run, part in trained.groupby("run", sort=False):
+        best = part.loc[part["rmse_mean"].idxmin()]
+        last = part.loc[part["epoch"].idxmax()]
+        rows.append({"run": part["label"].iloc[0], "method": part["method"].iloc[0], "shots per step": last["shots"],
+                     "epochs": int(last["epoch"]), "sequence evaluations": int(last["evaluations"]),
+                     "shots consumed": last["shots_consumed"], "best validation mean RMSE": best["rmse_mean"],
+                     "evaluations to the best epoch": int(best["evaluations"])})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- backend agreement

@@ -19,6 +19,7 @@ from .bench_report import sweep_table
 from .bench_report import sweep_table
 from .circuit import build_circuit
 from .data import LorenzData
+from .estimators import method_label
 from .study import METHOD_NAMES, StudyRun, reported_validation
 
 RMSE_AXIS = "RMSE (scaled units)"
@@ -287,4 +288,135 @@ def plot_scaling(sweep: dict) -> Figure:
     axes[0].set_ylabel("seconds per weight update (torch, CPU)")
     axes[1].legend(title="gradient")
     fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- seeds, cost against accuracy, gradient quality
+
+
+def seed_figure(frame: pd.DataFrame) -> Figure:
+    """Left: validation mean RMSE per epoch, every seed (thin) and the mean over seeds (thick), one colour per
+    method, dashed for exact distributions of a shot-based method. Right: how many seeds have their best epoch where.
+
+    ``frame``: :func:`qrnn_core.analysis.seed_table`.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
+    variants = list(dict.fromkeys(frame["variant"]))
+    width = 0.8 / max(len(variants), 1)
+    for k, variant in enumerate(variants):
+        part = frame[frame["variant"] == variant]
+        method = part["method"].iloc[0]
+        style = "-" if part["shots"].iloc[0] or method == "exact" else "--"
+        color = method_color(method)
+        for _, seed_rows in part.groupby("seed"):
+            left.plot(seed_rows["epoch"], seed_rows["rmse_mean"], style, color=color, lw=0.7, alpha=0.45)
+        mean = part.groupby("epoch")["rmse_mean"].mean()
+        seeds = part["seed"].nunique()
+        left.plot(mean.index, mean.values, style, color=color, lw=2.2, marker="o", label=f"{variant} ({seeds} seeds)")
+        trained = part[part["epoch"] > 0]
+        best = trained.loc[trained.groupby("seed")["rmse_mean"].idxmin(), "epoch"].value_counts()
+        epochs = np.arange(1, int(trained["epoch"].max()) + 1)
+        right.bar(epochs + (k - (len(variants) - 1) / 2) * width, best.reindex(epochs, fill_value=0).values, width,
+                  color=color, hatch=None if style == "-" else "//", edgecolor="white", label=variant)  # fmt: skip
+    left.set(xlabel=EPOCH_AXIS, ylabel=f"validation mean {RMSE_AXIS}")
+    left.set_ylim(*limits_of(frame.loc[frame["epoch"] > 0, "rmse_mean"].to_numpy()))
+    left.legend(fontsize="small")
+    right.set(xlabel="best epoch (lowest validation mean RMSE)", ylabel="seeds")
+    right.yaxis.get_major_locator().set_params(integer=True)
+    right.legend(fontsize="small")
+    return fig
+
+
+def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
+    """Validation mean RMSE after each epoch against cumulative sequence evaluations (left) and shots consumed
+    (right, shot-based runs only), one line per run, one colour per method; runs of a sweep thinner.
+
+    ``table``: :func:`qrnn_core.analysis.cost_accuracy`.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), layout="constrained")
+    trained = table[table["epoch"] > 0]
+    labelled = set()
+    for _, run in trained.groupby("run", sort=False):
+        method, shots, sweep = run["method"].iloc[0], run["shots"].iloc[0], run["sweep"].iloc[0]
+        key = f"{method_label(method)}, {f'{shots} shots' if shots else 'exact distributions'}"
+        style = {"color": method_color(method), "ls": "-" if shots or method == "exact" else "--",
+                 "lw": 0.8 if sweep else 1.8, "alpha": 0.6 if sweep else 1.0, "marker": "." if sweep else "o"}  # fmt: skip
+        label = None if key in labelled else key
+        labelled.add(key)
+        axes[0].plot(run["evaluations"], run["rmse_mean"], label=label, **style)
+        if shots:
+            axes[1].plot(run["shots_consumed"], run["rmse_mean"], **style)
+    axes[0].set(xscale="log", xlabel="sequence evaluations consumed by training (log)")
+    axes[1].set(xscale="log", xlabel="shots consumed by training (evaluations x steps x shots per step, log)")
+    for ax in axes:
+        ax.set_ylabel(f"validation mean {RMSE_AXIS}")
+        if len(trained):
+            ax.set_ylim(*limits_of(trained["rmse_mean"].to_numpy()))
+    axes[0].legend(fontsize="small")
+    return fig
+
+
+def _quality_errorbars(ax: Axes, table: pd.DataFrame, x: str, label: str, color=None, marker: str = "o") -> None:
+    ax.errorbar(table[x], table["cosine_mean"], yerr=table["cosine_sem"], marker=marker, capsize=3, label=label, color=color)
+
+
+def quality_epsilon_figure(summary: pd.DataFrame, points: list[str], shots: list[int]) -> Figure:
+    """Cosine similarity to the exact gradient against epsilon, FDSA and 2-sample SPSA; one row per shots
+    setting (0 = exact distributions), one column per parameter point. ``summary``: ``analysis.epsilon_summary``."""
+    fig, axes = plt.subplots(len(shots), len(points), figsize=(5 * len(points), 3.4 * len(shots)), squeeze=False,
+                             sharey=True, layout="constrained")  # fmt: skip
+    for i, s in enumerate(shots):
+        for j, point in enumerate(points):
+            ax = axes[i, j]
+            part = summary[(summary["shots"] == s) & (summary["point"] == point)]
+            for method, rows in part.groupby("method"):
+                evaluations = int(rows["evaluations"].iloc[0])
+                name = "FDSA" if method == "fdsa" else "SPSA, 2 samples"
+                _quality_errorbars(ax, rows.sort_values("epsilon"), "epsilon", f"{name} ({evaluations} evaluations)",
+                                   method_color(method))  # fmt: skip
+            ax.set(xscale="log", xlabel="epsilon", ylabel="cosine similarity to the exact gradient",
+                   title=f"{point}\n{'exact distributions' if s == 0 else f'{s} shots per step'}")  # fmt: skip
+            ax.axhline(0, color="grey", lw=0.5)
+    axes[0, 0].legend(fontsize="small")
+    return fig
+
+
+def quality_samples_figure(summary: pd.DataFrame, points: list[str], shots: list[int]) -> Figure:
+    """Cosine similarity against the cost of one estimate (sequence evaluations): SPSA by number of samples as a
+    line, other estimators as squares; one panel per parameter point. ``summary``: ``analysis.samples_summary``."""
+    fig, axes = plt.subplots(1, len(points), figsize=(5 * len(points), 3.8), squeeze=False, sharey=True,
+                             layout="constrained")  # fmt: skip
+    for ax, point in zip(axes[0], points):
+        for s in shots:
+            part = summary[(summary["point"] == point) & (summary["shots"] == s)]
+            where = "exact" if s == 0 else f"{s} shots"
+            spsa = part[part["method"] == "spsa"].sort_values("evaluations")
+            _quality_errorbars(ax, spsa, "evaluations", f"SPSA, {where}", marker="o" if s == 0 else "^")
+            for _, row in part[part["method"] != "spsa"].iterrows():
+                ax.errorbar(row["evaluations"], row["cosine_mean"], yerr=row["cosine_sem"], marker="s", capsize=3,
+                            label=f"{row['estimator']}, {where}", color=method_color(row["method"]))  # fmt: skip
+        ax.set(xscale="log", xlabel="sequence evaluations per update (SPSA: 2 x samples + 1)", ylabel="cosine similarity",
+               title=point)  # fmt: skip
+    axes[0, 0].legend(fontsize="x-small")
+    return fig
+
+
+def quality_shots_figure(summary: pd.DataFrame, points: list[str]) -> Figure:
+    """Cosine similarity (top) and relative error (bottom) against shots per step, one column per parameter
+    point, one line per estimator. ``summary``: ``analysis.shots_summary``."""
+    fig, axes = plt.subplots(2, len(points), figsize=(5 * len(points), 6.4), squeeze=False, sharex=True,
+                             layout="constrained")  # fmt: skip
+    for j, point in enumerate(points):
+        for estimator, part in summary[summary["point"] == point].groupby("estimator"):
+            part = part[part["shots"] > 0].sort_values("shots")
+            if part.empty:
+                continue
+            label = f"{estimator} ({int(part['evaluations'].iloc[0])} evaluations)"
+            axes[0, j].errorbar(part["shots"], part["cosine_mean"], yerr=part["cosine_sem"], marker="o", capsize=3,
+                                label=label)  # fmt: skip
+            axes[1, j].errorbar(part["shots"], part["relative_error_mean"], yerr=part["relative_error_sem"], marker="o",
+                                capsize=3)  # fmt: skip
+        axes[0, j].set(xscale="log", ylabel="cosine similarity", title=point)
+        axes[1, j].set(xscale="log", yscale="log", xlabel="shots per step", ylabel="relative error")
+    axes[0, 0].legend(fontsize="x-small")
     return fig

@@ -1,7 +1,8 @@
 """Provenance of a run or a benchmark: config, seed, package versions, lock file, git commit, device.
 
 Every result the project writes carries :func:`provenance`; training runs and the
-benchmark call it the same way. No hostname is recorded.
+benchmark call it the same way. No hostname is recorded (a Dask worker's address is, see
+:func:`execution_info`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from .simulate import torch_device
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The lock file `make setup` installs from (`make lock` writes it).
 LOCK_FILE = "requirements.lock"
-# Packages whose versions decide the numbers: recorded in every provenance.
-PACKAGES = ("torch", "qiskit", "qiskit-aer", "numpy", "scipy", "pandas")
+# Packages whose versions decide the numbers, recorded by name (the lock hash pins the rest).
+PACKAGES = ("torch", "qiskit", "qiskit-aer", "numpy")
 
 
 def git_commit(root: str | Path | None = None) -> str | None:
@@ -95,5 +96,18 @@ def provenance(config: dict, *, seed: int | None = None, device: str = "cpu", ro
         "lock_hash": lock_hash(root),
         "git_commit": git_commit(root),
         "device": device_info(device),
+        **execution_info(),
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
+
+
+# Set by qrnn_core.pipeline's executors for the notebooks they run (empty or unset: run by hand).
+EXECUTION_ENV = {"executor": "QRNN_EXECUTOR", "scheduler": "QRNN_SCHEDULER", "worker_host": "QRNN_WORKER_HOST"}
+
+
+def execution_info() -> dict[str, str | None]:
+    """Which executor ran the work ('make' | 'dask' | None), the Dask scheduler's address and the worker's host.
+
+    The worker's host is its address as the Dask scheduler knows it (no hostname is looked up).
+    """
+    return {key: os.environ.get(variable) or None for key, variable in EXECUTION_ENV.items()}

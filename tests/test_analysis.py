@@ -120,6 +120,7 @@ def test_paper_claims_on_constructed_histories():
     assert "not distinguishable" in analysis.stability_claim(analysis.seed_outcomes(flat), "A", "B")
     short = analysis.seed_outcomes(frame[frame["epoch"] <= 2])
     assert "needs at least 3" in analysis.overfitting_claim(short, "S")
+    assert "needs at least 3" in analysis.stability_claim(short, "S", "F")
     with pytest.raises(ValueError, match="variant 'X'"):
         analysis.overfitting_claim(outcomes, "X")
     stats = analysis.seed_statistics(outcomes).set_index(["variant", "quantity"])

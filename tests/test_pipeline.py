@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
+import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
-from qrnn_core import study
+from qrnn_core import pipeline, study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +48,11 @@ def test_sweep_expands_cases_crossed_with_the_grid(tmp_path):
     assert runs["exact-cpu"] == {"method": "exact", "seed": 5}, "plain runs carry no sweep"
 
 
+def test_none_reads_none_in_run_names(tmp_path):
+    runs = study.run_configs("smoke", write_profile(tmp_path, {"s": SEEDS | {"name": "{method}-{shots}-{seed}"}}))
+    assert "s-exact-none-1" in runs and runs["s-exact-none-1"]["shots"] is None
+
+
 def test_grid_overrides_case_overrides_base(tmp_path):
     spec = {"base": {"lr": 1, "seed": 0}, "cases": [{"lr": 2, "seed": 9}], "grid": {"seed": [7]}, "name": "r{seed}"}
     runs = study.run_configs("smoke", write_profile(tmp_path, {"s": spec}))
@@ -65,7 +77,7 @@ def test_load_profile_returns_sweep_runs_like_any_other(tmp_path):
     [
         (SEEDS | {"seeds": [1]}, "unknown key(s) 'seeds'"),
         (SEEDS | {"name": "{method}"}, "run name 'bad-spsa' is produced twice"),
-        (SEEDS | {"name": "{method}-{shots}-{seed}"}, "run name 'bad-exact-None-1' is not allowed"),
+        (SEEDS | {"name": "{method}-{lr}-{seed}"}, "run name 'bad-spsa-0.007-1' is not allowed"),
         (SEEDS | {"name": "{method}-{missing}"}, "cannot be filled"),
         (SEEDS | {"name": None}, "'name' must be a run-name template"),
         (SEEDS | {"grid": {"seed": []}}, "'grid' must map parameters to non-empty lists"),
@@ -102,3 +114,292 @@ def test_committed_sweeps_expand():
         for name, params in study.run_configs(profile, ROOT).items():
             assert study.RUN_NAME.fullmatch(name), name
             assert params.get("sweep") is None or name.startswith(params["sweep"] + "-"), name
+
+
+# ---------------------------------------------------------------- the plan (no notebook runs)
+
+
+def chapter_repo(root: Path, chapters: dict[str, dict]) -> Path:
+    """A repository with two plain runs, one sweep and the given chapter configurations."""
+    write_profile(root, {"seeds": SEEDS | {"cases": SEEDS["cases"][:1], "grid": {"seed": [1]}}},
+                  runs={"exact-cpu": {"method": "exact", "seed": 5}, "spsa-cpu": {"method": "spsa", "seed": 5}})  # fmt: skip
+    for name, values in chapters.items():
+        (root / "configs" / "smoke" / f"{name}.yaml").write_text(yaml.safe_dump(values))
+    return root
+
+
+CHAPTERS = {"summary": {"depends_on": ["accuracy"], "inputs": ["extra.json"]}, "accuracy": {"digits": 3},
+            "runtime": {"exclusive": True, "quick": True}}  # fmt: skip
+RUNS = ["train/exact-cpu", "train/spsa-cpu", "train/seeds-spsa-s1"]
+
+
+def test_plan_orders_runs_chapters_and_the_exclusive_chapter_last(tmp_path):
+    plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
+    by_name = {task.name: task for task in plan}
+    assert [task.name for task in plan] == [*RUNS, "chapters/accuracy", "chapters/summary", "chapters/runtime"]
+    assert by_name["chapters/accuracy"].deps == tuple(RUNS)
+    assert by_name["chapters/summary"].deps == (*RUNS, "chapters/accuracy")
+    assert set(by_name["chapters/runtime"].deps) == set(by_name) - {"chapters/runtime"}
+    assert by_name["chapters/runtime"].exclusive and not any(t.exclusive for t in plan[:-1])
+    assert "extra.json" in by_name["chapters/summary"].inputs
+    assert by_name["chapters/accuracy"].params == {"digits": 3, "profile": "smoke"}, "pipeline keys are not notebook parameters"
+    run = by_name["train/seeds-spsa-s1"]
+    assert run.params["out_dir"] == "build/smoke/runs/seeds-spsa-s1" and run.params["sweep"] == "seeds"
+    assert run.clean == ("build/smoke/runs/seeds-spsa-s1",) and run.output == "build/smoke/train/seeds-spsa-s1.ipynb"
+    assert {"build/smoke/params/train/seeds-spsa-s1.yaml", "notebooks/train.ipynb"} <= set(run.inputs)
+
+
+@pytest.mark.parametrize(
+    "chapters, message",
+    [
+        ({"a": {"depends_on": ["nope"]}}, "depends_on must be a list of other chapters"),
+        ({"a": {"depends_on": ["b"]}, "b": {"depends_on": ["a"]}}, "cycle"),
+        ({"a": {"depends_on": ["b"]}, "b": {"exclusive": True}}, "exclusive"),
+        ({"a": {"exclusive": "yes"}}, "exclusive must be true or false"),
+        ({"a": {"inputs": "x.json"}}, "inputs must be a list"),
+    ],
+    ids=["unknown-chapter", "cycle", "needs-exclusive", "exclusive-not-bool", "inputs-not-list"],
+)
+def test_bad_chapter_dependencies_are_rejected(tmp_path, chapters, message):
+    with pytest.raises(ValueError, match=message):
+        pipeline.build_plan("smoke", chapter_repo(tmp_path, chapters))
+
+
+def test_parameter_files_are_rewritten_only_when_their_content_changes(tmp_path):
+    root = chapter_repo(tmp_path, CHAPTERS)
+    pipeline.write_params(pipeline.build_plan("smoke", root), root)
+    path = root / "build/smoke/params/train/exact-cpu.yaml"
+    assert yaml.safe_load(path.read_text()) == {"method": "exact", "seed": 5, "out_dir": "build/smoke/runs/exact-cpu"}
+    os.utime(path, (1, 1))
+    (root / "configs/smoke/train/exact-cpu.yaml").write_text("# a comment changes nothing\nmethod: exact\nseed: 5\n")
+    pipeline.write_params(pipeline.build_plan("smoke", root), root)
+    assert path.stat().st_mtime == 1
+    (root / "configs/smoke/train/exact-cpu.yaml").write_text("method: exact\nseed: 6\n")
+    pipeline.write_params(pipeline.build_plan("smoke", root), root)
+    assert path.stat().st_mtime > 1 and yaml.safe_load(path.read_text())["seed"] == 6
+
+
+def test_stale_tasks_follow_makes_rule(tmp_path):
+    root = chapter_repo(tmp_path, CHAPTERS)
+    for path in ["notebooks/train.ipynb", "notebooks/accuracy.ipynb", "notebooks/summary.ipynb", "notebooks/runtime.ipynb",
+                 "book/paper_reported.json", "extra.json"]:  # fmt: skip
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("{}")
+    plan = pipeline.build_plan("smoke", root)
+    pipeline.write_params(plan, root)
+    assert pipeline.stale_tasks(plan, root) == {task.name for task in plan}, "nothing built yet"
+    for i, task in enumerate(plan):  # outputs newer than every input, in dependency order
+        (root / task.output).parent.mkdir(parents=True, exist_ok=True)
+        (root / task.output).write_text("{}")
+        os.utime(root / task.output, (1e9 + i, 1e9 + i))
+    for task in plan:
+        for path in task.inputs:
+            os.utime(root / path, (1e8, 1e8))
+    assert pipeline.stale_tasks(plan, root) == set()
+    os.utime(root / "extra.json", (2e9, 2e9))  # an extra input of one chapter: it and what runs after it
+    assert pipeline.stale_tasks(plan, root) == {"chapters/summary", "chapters/runtime"}
+    os.utime(root / "extra.json", (1e8, 1e8))
+    (root / "build/smoke/train/spsa-cpu.ipynb").unlink()  # a run: it and every chapter
+    assert pipeline.stale_tasks(plan, root) == {"train/spsa-cpu", "chapters/accuracy", "chapters/summary", "chapters/runtime"}
+
+
+def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
+    root = chapter_repo(tmp_path, CHAPTERS)
+    plan = pipeline.build_plan("smoke", root)
+    text = pipeline.makefile_text(plan, "smoke")
+    by_name = {task.name: task for task in plan}
+    rules = {line.split(":", 1)[0]: line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("build/")}
+    for task in plan:
+        assert rules[task.output] == [*task.inputs, *(by_name[dep].output for dep in task.deps)], task.name
+    assert "OMP_NUM_THREADS=$$(nproc) QRNN_EXECUTOR=make" in text and "OMP_NUM_THREADS=1 QRNN_EXECUTOR=make" in text
+    assert "mv build/smoke/train/.exact-cpu.tmp.ipynb build/smoke/train/exact-cpu.ipynb" in text
+
+
+def test_select_keeps_what_the_chosen_tasks_need(tmp_path):
+    plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
+    assert [t.name for t in pipeline.select(plan, ["train/*"])] == RUNS
+    assert [t.name for t in pipeline.select(plan, ["chapters/summary"])] == [*RUNS, "chapters/accuracy", "chapters/summary"]
+    with pytest.raises(ValueError, match="no task matches"):
+        pipeline.select(plan, ["train/none"])
+
+
+def test_makespan_puts_the_longest_run_first_and_never_goes_below_it():
+    assert pipeline.makespan([5, 4, 3, 3, 3], 2) == 10  # longest first: {5, 3} {4, 3, 3}
+    assert pipeline.makespan([10, 1, 1], 16) == 10
+    assert pipeline.makespan([2, 2, 2], 1) == 6
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        pipeline.makespan([1], 0)
+
+
+BENCH = {
+    "config": {"shots": 1024, "threads": 1},
+    "machine": {"cpu": "test CPU"},
+    "updates": [{"path": "torch-shots", "method": "spsa", "status": "measured", "median_s": 0.5},
+                {"path": "torch", "method": "exact", "status": "measured", "median_s": 0.25},
+                {"path": "torch-cuda", "method": "spsa", "status": "not available", "reason": "no CUDA device"}],
+    "validation": [{"path": "torch-shots", "steps": 40, "median_s": 2.0}, {"path": "torch", "steps": 80, "median_s": 2.0}],
+}  # fmt: skip
+
+
+def test_projection_counts_updates_and_validation_passes(tmp_path):
+    root = write_profile(tmp_path, {}, runs={
+        "spsa-cpu": {"method": "spsa", "shots": 1024, "epochs": 2, "n_train": 3, "val_length": 40},
+        "exact-cpu": {"method": "exact", "shots": None, "epochs": 1, "n_train": 4, "batch_size": 2, "val_length": 40},
+        "spsa-gpu": {"method": "spsa", "shots": 1024, "device": "cuda", "epochs": 1}})  # fmt: skip
+    rows = {row["run"]: row for row in pipeline.project_runs(pipeline.build_plan("smoke", root), BENCH)}
+    assert rows["spsa-cpu"]["updates"] == 6 and rows["spsa-cpu"]["seconds"] == pytest.approx(6 * 0.5 + 3 * 2.0)
+    assert rows["exact-cpu"]["updates"] == 2 and rows["exact-cpu"]["seconds"] == pytest.approx(2 * 0.25 + 2 * 1.0)
+    assert rows["spsa-gpu"]["seconds"] is None and "no CUDA device" in rows["spsa-gpu"]["note"]
+    (root / "bench.json").write_text(json.dumps(BENCH))
+    report = pipeline.plan_report("smoke", 4, root, root / "bench.json")
+    assert "projected wall time on 4 worker(s): 9.0 s" in report and "longest run: 9.0 s" in report
+
+
+def test_plan_without_a_benchmark_says_how_to_get_one(tmp_path):
+    report = pipeline.plan_report("smoke", 2, write_profile(tmp_path, {"seeds": SEEDS}))
+    assert "seeds-exact-s3" in report and "make bench" in report
+
+
+# ---------------------------------------------------------------- both executors, end to end (smoke runs)
+
+TINY_CHAPTER = """from pathlib import Path
+from qrnn_core import study
+runs = study.load_profile(profile, root)
+assert runs and all(run.status != "missing" for run in runs), "a chapter runs after every run"
+assert {after!r} is None or (Path(root) / "build" / profile / "chapters" / f"{{{after!r}}}.ipynb").is_file()
+"""
+
+
+def chapter_notebook(after: str | None) -> nbformat.NotebookNode:
+    """A tiny chapter that checks it runs after every run (and after the chapter ``after``)."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Tiny"), nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
+                      nbformat.v4.new_code_cell(TINY_CHAPTER.format(after=after))]  # fmt: skip
+    notebook.cells[1].metadata["tags"] = ["parameters"]
+    return notebook
+
+
+def smoke_tree(tmp_path_factory, name: str) -> Path:
+    """A copy of the working tree whose smoke profile is two runs, a chapter and an exclusive chapter after it."""
+    tree = tmp_path_factory.mktemp(name)
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")  # fmt: skip
+    for file in filter(None, listed):
+        if (ROOT / file).is_file():
+            (tree / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / file, tree / file)
+    (tree / ".venv").symlink_to(ROOT / ".venv")
+    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
+    os.utime(tree / "pyproject.toml", (stamp - 1, stamp - 1))  # the installed venv is current: never reinstall
+    configs = tree / "configs" / "smoke"
+    shutil.rmtree(configs / "sweeps", ignore_errors=True)
+    for path in [*configs.glob("*.yaml"), *configs.glob("train/*.yaml")]:
+        if path.name not in ("exact-cpu.yaml", "spsa-cpu.yaml"):
+            path.unlink()
+    (configs / "tiny.yaml").write_text("{}\n")
+    (configs / "final.yaml").write_text("exclusive: true\n")
+    nbformat.write(chapter_notebook(None), tree / "notebooks" / "tiny.ipynb")
+    nbformat.write(chapter_notebook("tiny"), tree / "notebooks" / "final.ipynb")
+    return tree
+
+
+def command(tree: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
+    env.pop("DASK_SCHEDULER", None)
+    return subprocess.run(list(args), cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def outputs(tree: Path) -> dict[str, float]:
+    """Every executed notebook and run file of the tree, with its modification time."""
+    return {str(p.relative_to(tree)): p.stat().st_mtime for p in (tree / "build" / "smoke").rglob("*")
+            if p.is_file() and "params" not in p.parts and p.name != "plan.mk"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def make_tree(tmp_path_factory) -> Path:
+    tree = smoke_tree(tmp_path_factory, "make")
+    done = command(tree, "make", "runs", "PROFILE=smoke", "-j2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return tree
+
+
+@pytest.fixture(scope="module")
+def dask_tree(tmp_path_factory) -> Path:
+    tree = smoke_tree(tmp_path_factory, "dask")
+    done = command(tree, "make", "runs", "PROFILE=smoke", "EXECUTOR=dask", "WORKERS=2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "4 task(s) done, 0 failed" in done.stdout, done.stdout
+    return tree
+
+
+def run_files(tree: Path, run: str) -> tuple[dict, dict, pd.DataFrame]:
+    folder = tree / "build" / "smoke" / "runs" / run
+    result = json.loads((folder / "result.json").read_text())
+    with np.load(folder / "predictions.npz") as arrays:
+        predictions = {key: arrays[key] for key in arrays.files}
+    return result, predictions, pd.read_csv(folder / "updates.csv")
+
+
+@pytest.mark.slow
+def test_dask_run_folders_equal_makes(make_tree, dask_tree):
+    for run in ("exact-cpu", "spsa-cpu"):
+        (made, made_pred, made_updates), (dasked, dask_pred, dask_updates) = run_files(make_tree, run), run_files(dask_tree, run)
+        assert made["status"] == dasked["status"] == "complete"
+        assert made["initial_validation"] == dasked["initial_validation"]
+        metrics = ("val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse", "circuit_evaluations")
+        assert [{k: e[k] for k in metrics} for e in made["epochs"]] == [{k: e[k] for k in metrics} for e in dasked["epochs"]]
+        assert made_pred.keys() == dask_pred.keys() and all(np.array_equal(made_pred[k], dask_pred[k]) for k in made_pred)
+        assert made_updates["loss"].tolist() == dask_updates["loss"].tolist()
+        assert made["provenance"]["executor"] == "make" and made["provenance"]["scheduler"] is None
+        assert dasked["provenance"]["executor"] == "dask"
+        assert dasked["provenance"]["scheduler"].startswith("tcp://127.0.0.1:") and dasked["provenance"]["worker_host"] == "127.0.0.1"
+    for tree in (make_tree, dask_tree):
+        assert {p.name for p in (tree / "build" / "smoke" / "chapters").iterdir()} == {"tiny.ipynb", "final.ipynb"}
+
+
+@pytest.mark.slow
+def test_a_second_invocation_reruns_nothing(make_tree, dask_tree):
+    for tree, args in ((make_tree, ()), (dask_tree, ("EXECUTOR=dask", "WORKERS=2"))):
+        before = outputs(tree)
+        done = command(tree, "make", "runs", "PROFILE=smoke", *args)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "papermill" not in done.stdout and outputs(tree) == before
+    assert "4 of 4 tasks up to date, 0 to run" in done.stdout
+
+
+@pytest.mark.slow
+def test_an_existing_scheduler_runs_what_is_out_of_date(dask_tree):
+    port = 8786 + os.getpid() % 1000
+    dask = str(ROOT / ".venv" / "bin" / "dask")
+    scheduler = subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1"],
+                              cwd=dask_tree, env=os.environ | {"PYTHONPATH": str(dask_tree)}, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        before = outputs(dask_tree)
+        (dask_tree / "build" / "smoke" / "train" / "exact-cpu.ipynb").unlink()
+        done = command(dask_tree, "make", "runs", "PROFILE=smoke", "EXECUTOR=dask", f"DASK_SCHEDULER=tcp://127.0.0.1:{port}")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert "1 of 4 tasks up to date, 3 to run" in done.stdout and "3 task(s) done, 0 failed" in done.stdout
+        after = outputs(dask_tree)
+        assert after["build/smoke/runs/spsa-cpu/result.json"] == before["build/smoke/runs/spsa-cpu/result.json"]
+        result, _, _ = run_files(dask_tree, "exact-cpu")
+        assert result["provenance"]["scheduler"] == f"tcp://127.0.0.1:{port}"
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_a_failing_run_fails_alone_and_is_reported(dask_tree):
+    configs = dask_tree / "configs" / "smoke" / "train"
+    (configs / "broken.yaml").write_text("run_label: broken\nmethod: exact\nepochs: -1\n")
+    (configs / "exact-s7.yaml").write_text((configs / "exact-cpu.yaml").read_text().replace("seed: 1920", "seed: 7"))
+    done = command(dask_tree, "make", "runs", "PROFILE=smoke", "EXECUTOR=dask", "WORKERS=2")
+    assert done.returncode != 0
+    assert "FAILED notebooks/train.ipynb [train/broken]" in done.stderr + done.stdout
+    assert "epochs must be an integer >= 0, got -1" in done.stderr + done.stdout
+    assert "1 task(s) done, 1 failed, 2 not run" in done.stdout
+    runs = dask_tree / "build" / "smoke" / "runs"
+    assert (runs / "exact-s7" / "result.json").is_file() and not (runs / "broken" / "result.json").exists()
+    assert not (dask_tree / "build" / "smoke" / "train" / "broken.ipynb").exists(), "a failed run never looks complete"

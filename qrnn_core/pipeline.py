@@ -1,0 +1,486 @@
+"""The study's task plan and its two executors, Make and Dask (docs/CONTRIBUTING.md, "The study pipeline").
+
+One plan, built here from ``configs/<profile>/``, says everything both executors need:
+every papermill execution (one per training run, sweeps expanded, and one per chapter),
+the files whose change re-runs it, the tasks it runs after, and whether it runs alone.
+
+- ``python -m qrnn_core.pipeline makefile PROFILE`` writes the parameter files and
+  ``build/<profile>/plan.mk`` (one rule per task), which ``make runs`` (``EXECUTOR=make``) runs with ``make -j``.
+- ``python -m qrnn_core.pipeline dask PROFILE`` (``EXECUTOR=dask``) submits the tasks that are
+  not up to date to a Dask cluster in dependency order, by the same rule Make applies.
+- ``python -m qrnn_core.pipeline plan PROFILE --workers N`` projects the wall time.
+
+Both executors run a task the same way (plan.mk's rule, :func:`execute_task` on a Dask worker): its
+outputs are deleted, the notebook executes (:func:`papermill_command`) into a hidden temp file that
+is moved into place only on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import protocol, study
+from .checks import check_choice, check_int
+from .files import write_text
+from .provenance import EXECUTION_ENV
+
+# Keys of a chapter's configs/<profile>/<chapter>.yaml read by the pipeline, not passed to the notebook:
+# depends_on: [chapter, ...]   chapters it reads (it runs after them)
+# inputs: [path, ...]          extra files whose change re-runs it (relative to the repository)
+# exclusive: true              runs alone, after every other task, with every core (the benchmark)
+CHAPTER_KEYS = ("depends_on", "inputs", "exclusive")
+TRAIN_NOTEBOOK = "notebooks/train.ipynb"
+REPORTED = "book/paper_reported.json"
+STAMP = ".venv/.installed"
+EXECUTORS = ("make", "dask")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One papermill execution of the plan; every path is relative to the repository root."""
+
+    name: str  # "train/<run>" or "chapters/<chapter>" (the output's path below build/<profile>/)
+    notebook: str
+    params_file: str  # written by write_params from `params`
+    params: dict
+    output: str  # the executed notebook, moved into place only on success
+    clean: tuple[str, ...]  # folders deleted before the task runs (run folder, chapter data)
+    inputs: tuple[str, ...]  # files whose change re-runs the task
+    deps: tuple[str, ...]  # names of the tasks it runs after (their outputs are inputs too)
+    exclusive: bool = False
+
+    @property
+    def is_run(self) -> bool:
+        return self.name.startswith("train/")
+
+
+def _code_inputs(root: Path) -> list[str]:
+    """The package sources and, where it exists, the venv's install stamp."""
+    code = sorted(str(path.relative_to(root)) for path in (root / "qrnn_core").glob("*.py"))
+    return code + ([STAMP] if (root / STAMP).is_file() else [])
+
+
+def _chapter_settings(path: Path, chapters: list[str]) -> tuple[dict, list[str], list[str], bool]:
+    """Split a chapter's YAML into notebook parameters and the pipeline's keys (checked)."""
+    values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"chapter file {path}: must be a mapping of parameters, got {values!r}")
+    depends_on = values.pop("depends_on", None) or []
+    inputs = values.pop("inputs", None) or []
+    exclusive = values.pop("exclusive", False)
+    if not isinstance(depends_on, list) or any(dep not in chapters or dep == path.stem for dep in depends_on):
+        raise ValueError(f"chapter file {path}: depends_on must be a list of other chapters ({', '.join(chapters)}), got {depends_on!r}")
+    if not isinstance(inputs, list) or not all(isinstance(item, str) for item in inputs):
+        raise ValueError(f"chapter file {path}: inputs must be a list of file paths, got {inputs!r}")
+    if not isinstance(exclusive, bool):
+        raise ValueError(f"chapter file {path}: exclusive must be true or false, got {exclusive!r}")
+    return values, depends_on, inputs, exclusive
+
+
+def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
+    """Every task of a profile in an order that respects the dependencies (runs, chapters, exclusive last)."""
+    root = study.repo_root(root)
+    build = f"build/{study.check_profile(profile)}"
+    code = _code_inputs(root)
+    runs = []
+    for run, params in study.run_configs(profile, root).items():
+        params = params | {"out_dir": f"{build}/runs/{run}"}
+        data = params.get("data_path")
+        extra = [data] if isinstance(data, str) and (root / data).is_file() else []
+        runs.append(Task(f"train/{run}", TRAIN_NOTEBOOK, f"{build}/params/train/{run}.yaml", params,
+                         f"{build}/train/{run}.ipynb", (f"{build}/runs/{run}",),
+                         (f"{build}/params/train/{run}.yaml", TRAIN_NOTEBOOK, *extra, *code), ()))  # fmt: skip
+    chapters = study.chapter_names(profile, root)
+    run_names = tuple(task.name for task in runs)
+    settings = {ch: _chapter_settings(root / "configs" / profile / f"{ch}.yaml", chapters) for ch in chapters}
+    exclusive = [ch for ch in chapters if settings[ch][3]]
+    shared = [ch for ch in chapters if not settings[ch][3]]
+    bad = [(ch, dep) for ch in shared for dep in settings[ch][1] if dep in exclusive]
+    if bad:
+        raise ValueError(f"chapter {bad[0][0]!r} depends on {bad[0][1]!r}, which is exclusive (runs last); drop the dependency")
+    tasks: dict[str, Task] = {}
+
+    def add(chapter: str, seen: tuple[str, ...] = ()) -> None:
+        if f"chapters/{chapter}" in tasks:
+            return
+        if chapter in seen:
+            raise ValueError(f"chapters depend on each other in a cycle: {' -> '.join((*seen, chapter))}")
+        params, depends_on, inputs, alone = settings[chapter]
+        for dep in depends_on:
+            add(dep, (*seen, chapter))
+        if alone:  # after every other task, and after earlier exclusive chapters
+            deps = (*run_names, *(f"chapters/{c}" for c in shared), *(f"chapters/{c}" for c in exclusive[: exclusive.index(chapter)]))
+        else:
+            deps = (*run_names, *(f"chapters/{c}" for c in depends_on))
+        params_file = f"{build}/params/chapters/{chapter}.yaml"
+        tasks[f"chapters/{chapter}"] = Task(
+            f"chapters/{chapter}", f"notebooks/{chapter}.ipynb", params_file, params | {"profile": profile},
+            f"{build}/chapters/{chapter}.ipynb", (f"{build}/data/{chapter}",),
+            (params_file, f"notebooks/{chapter}.ipynb", REPORTED, *inputs, *code), deps, alone)  # fmt: skip
+
+    for chapter in shared + exclusive:
+        add(chapter)
+    return runs + list(tasks.values())
+
+
+def _params_text(task: Task) -> str:
+    source = "configs/ (sweeps expanded)" if task.is_run else f"configs/<profile>/{Path(task.notebook).stem}.yaml"
+    header = f"# papermill parameters of {task.notebook}, generated by qrnn_core.pipeline from {source}; do not edit\n"
+    return header + yaml.safe_dump(task.params, sort_keys=False)
+
+
+def write_params(plan: list[Task], root: str | Path | None = None) -> None:
+    """Write every task's parameter file, touching only those whose content changed (Make decides by mtime)."""
+    root = study.repo_root(root)
+    for task in plan:
+        path = root / task.params_file
+        text = _params_text(task)
+        if not path.is_file() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text(path, text)
+
+
+def stale_tasks(plan: list[Task], root: str | Path | None = None) -> set[str]:
+    """Names of the tasks Make would run: output missing, older than an input or a dependency's output, or a dependency stale."""
+    root = study.repo_root(root)
+    by_name = {task.name: task for task in plan}
+    stale: set[str] = set()
+
+    def mtime(path: str) -> float:
+        return (root / path).stat().st_mtime
+
+    for task in plan:  # the plan lists dependencies first
+        output = root / task.output
+        if not output.is_file():
+            stale.add(task.name)
+            continue
+        missing = [path for path in task.inputs if not (root / path).exists()]
+        if missing:
+            raise FileNotFoundError(f"{task.name}: input {missing[0]} does not exist")
+        if any(dep in stale for dep in task.deps):
+            stale.add(task.name)
+            continue
+        newest = max([*(mtime(path) for path in task.inputs), *(mtime(by_name[dep].output) for dep in task.deps)], default=0.0)
+        if newest > output.stat().st_mtime:
+            stale.add(task.name)
+    return stale
+
+
+def temp_output(task: Task) -> str:
+    """The hidden file a task's notebook executes into before it is moved into place."""
+    output = Path(task.output)
+    return str(output.parent / f".{output.stem}.tmp.ipynb")
+
+
+def task_env(task: Task, executor: str, scheduler: str | None = None, worker_host: str | None = None, cores: str | None = None) -> dict[str, str]:
+    """Environment of a task's papermill process: its threads and what provenance records of its execution.
+
+    Training runs get one thread (several processes run side by side); an exclusive task every
+    core (``cores``, default this machine's count).
+    """
+    check_choice("executor", executor, EXECUTORS)
+    threads = (cores or str(os.cpu_count() or 1)) if task.exclusive else "1"
+    execution = {"executor": executor, "scheduler": scheduler or "", "worker_host": worker_host or ""}
+    return {"OMP_NUM_THREADS": threads} | {EXECUTION_ENV[key]: value for key, value in execution.items()}
+
+
+def papermill_command(task: Task, python: str, root: str) -> list[str]:
+    """The papermill command line of a task (both executors run exactly this)."""
+    command = [python, "-m", "papermill", "--kernel", "python3", "--cwd", root, "--no-progress-bar",
+               f"{root}/{task.notebook}", f"{root}/{temp_output(task)}", "-f", f"{root}/{task.params_file}"]  # fmt: skip
+    return command if task.is_run else [*command, "-r", "root", root]
+
+
+def makefile_text(plan: list[Task], profile: str) -> str:
+    """The plan as a Makefile: one rule per task, with the prerequisites :func:`stale_tasks` reads."""
+    by_name = {task.name: task for task in plan}
+    lines = [f"# Generated by `python -m qrnn_core.pipeline makefile {profile}` from configs/{profile}/; do not edit.",
+             "PY ?= .venv/bin/python", ".PHONY: all", "all: " + " ".join(task.output for task in plan), ""]  # fmt: skip
+    for task in plan:
+        env = " ".join(f"{key}={value if key == 'OMP_NUM_THREADS' else shlex.quote(value)}"
+                       for key, value in task_env(task, "make", cores="$$(nproc)").items())  # fmt: skip
+        lines += [
+            f"{task.output}: " + " ".join([*task.inputs, *(by_name[dep].output for dep in task.deps)]),
+            f"\trm -rf {' '.join([task.output, *task.clean])} && mkdir -p {Path(task.output).parent}",
+            f"\t{env} {shlex.join(papermill_command(task, '$(PY)', '$(CURDIR)'))}",
+            f"\tmv {temp_output(task)} {task.output}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+class TaskFailed(RuntimeError):
+    """A task's notebook failed; the message names the notebook, the partial output and the error."""
+
+
+def execute_task(task: Task, root: str | Path | None = None, *, executor: str = "make", scheduler: str | None = None,
+                 worker_host: str | None = None, capture: bool = False) -> str:  # fmt: skip
+    """Run one task as its plan.mk rule does: delete its outputs, execute into a temp notebook, move it into place.
+
+    ``executor``, ``scheduler`` and ``worker_host`` reach the run's provenance through
+    environment variables. With ``capture`` the notebook's error is part of the raised
+    :class:`TaskFailed` (a Dask worker's output is not the user's terminal). Returns the output path.
+    """
+    root = study.repo_root(root)
+    env = os.environ | task_env(task, executor, scheduler, worker_host)
+    output = root / task.output
+    output.unlink(missing_ok=True)
+    for folder in task.clean:
+        shutil.rmtree(root / folder, ignore_errors=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(papermill_command(task, sys.executable, str(root)), env=env, capture_output=capture, text=True)
+    if done.returncode != 0:
+        error = f"\n{done.stderr[-4000:]}" if capture else " (papermill's error is printed above)"
+        raise TaskFailed(f"{task.notebook} failed ({task.name}; partial notebook: {root / temp_output(task)}){error}")
+    os.replace(root / temp_output(task), output)
+    return task.output
+
+
+# ---------------------------------------------------------------- the Dask executor
+
+
+def select(plan: list[Task], patterns: list[str] | None) -> list[Task]:
+    """The tasks whose names match any of ``patterns`` (shell-style, e.g. ``train/*``), with their dependencies."""
+    if not patterns:
+        return plan
+    by_name = {task.name: task for task in plan}
+    wanted = {task.name for task in plan if any(fnmatch.fnmatchcase(task.name, p) for p in patterns)}
+    if not wanted:
+        raise ValueError(f"no task matches {patterns}; tasks are named like {plan[0].name!r} (train/<run>, chapters/<chapter>)")
+    stack = list(wanted)
+    while stack:
+        for dep in by_name[stack.pop()].deps:
+            if dep not in wanted:
+                wanted.add(dep)
+                stack.append(dep)
+    return [task for task in plan if task.name in wanted]
+
+
+def _on_worker(task: Task, root: str, scheduler: str) -> str:
+    """Run a task on a Dask worker, recording the worker's host (as the scheduler knows it)."""
+    from distributed import get_worker
+
+    host = get_worker().address.rsplit("://", 1)[-1].rsplit(":", 1)[0]
+    return execute_task(task, root, executor="dask", scheduler=scheduler, worker_host=host, capture=True)
+
+
+def run_dask(plan: list[Task], root: str | Path | None = None, *, scheduler: str | None = None, workers: int | None = None) -> int:
+    """Run the plan's stale tasks on Dask in dependency order; return the exit status (0: all succeeded).
+
+    ``scheduler`` (``tcp://host:port``) connects to a running scheduler whose workers share this
+    repository's filesystem; without it a LocalCluster starts ``workers`` single-threaded worker
+    processes (default: one per core). A failed task is reported with its notebook and error, the
+    tasks that do not depend on it go on, and the ones that do are reported as not run. A task whose
+    worker is lost is rescheduled by Dask (up to ``distributed.scheduler.allowed-failures`` times),
+    then reported. An exclusive task is submitted only when nothing else runs.
+    """
+    from distributed import Client, LocalCluster, as_completed
+    from tqdm.auto import tqdm
+
+    root = study.repo_root(root)
+    stale = stale_tasks(plan, root)
+    pending = {task.name: task for task in plan if task.name in stale}
+    print(f"{len(plan) - len(pending)} of {len(plan)} tasks up to date, {len(pending)} to run", flush=True)
+    if not pending:
+        return 0
+    if workers is not None:
+        workers = check_int("workers", workers, 1)
+    cluster = None if scheduler else LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                                    processes=True, dashboard_address=":0")  # fmt: skip
+    client = Client(scheduler or cluster)
+    address = client.scheduler.address
+    print(f"Dask scheduler {address}, {len(client.scheduler_info()['workers'])} worker(s)", flush=True)
+    if "dashboard" in client.scheduler_info().get("services", {}):
+        print(f"Dask dashboard: {client.dashboard_link}", flush=True)
+    todo = set(pending)
+    done: set[str] = set()
+    failed: dict[str, str] = {}
+    blocked: dict[str, str] = {}
+    running: dict[str, Task] = {}
+    completed = as_completed()
+
+    def submit_ready() -> None:
+        for name, task in list(pending.items()):
+            bad = [dep for dep in task.deps if dep in failed or dep in blocked]
+            if bad:
+                blocked[name] = bad[0]
+                del pending[name]
+            elif all(dep in done or dep not in todo for dep in task.deps) and not any(t.exclusive for t in running.values()):
+                if task.exclusive and running:
+                    continue
+                future = client.submit(_on_worker, task, str(root), address, key=f"{name}-{time.time_ns()}", pure=False)
+                running[future.key] = task
+                completed.add(future)
+                del pending[name]
+
+    try:
+        submit_ready()
+        with tqdm(total=len(todo), unit="task", dynamic_ncols=True) as bar:
+            bar.set_postfix(running=len(running), failed=0)
+            for future in completed:
+                task = running.pop(future.key)
+                if future.status == "finished":
+                    done.add(task.name)
+                else:
+                    failed[task.name] = f"{type(future.exception()).__name__}: {future.exception()}"
+                    bar.write(f"FAILED {task.notebook} [{task.name}]: {failed[task.name]}")
+                future.release()
+                submit_ready()
+                bar.set_postfix(running=len(running), failed=len(failed), refresh=False)
+                bar.update(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    print(f"{len(done)} task(s) done, {len(failed)} failed, {len(blocked)} not run because a task they need failed")
+    for name, error in failed.items():
+        print(f"  failed: {name}: {error.splitlines()[0]}")
+    for name, dep in blocked.items():
+        print(f"  not run: {name} (needs {dep})")
+    return 1 if failed or blocked else 0
+
+
+# ---------------------------------------------------------------- planning a profile
+
+BENCH_CANDIDATES = ("bench_results/bench.json", "build/{profile}/data/runtime/bench.json", "build/quick/data/runtime/bench.json")
+
+
+def find_benchmark(profile: str, root: str | Path | None = None) -> Path | None:
+    """This machine's benchmark JSON: ``make bench``'s, else a runtime chapter's, else ``None``."""
+    root = study.repo_root(root)
+    for candidate in BENCH_CANDIDATES:
+        path = root / candidate.format(profile=profile)
+        if path.is_file():
+            return path
+    return None
+
+
+def _bench_path(params: dict) -> str:
+    """The benchmark's execution path that a run's backend, device and shots correspond to."""
+    backend, device = params.get("backend", "torch"), str(params.get("device", "cpu"))
+    if backend != "torch":
+        return backend
+    if device.startswith("cuda"):
+        return "torch-cuda"
+    return "torch" if params.get("shots") is None else "torch-shots"
+
+
+def project_runs(plan: list[Task], bench: dict) -> list[dict]:
+    """Projected seconds per training run: updates x the benchmark's median update time + validation passes.
+
+    Updates per run = epochs x training sequences / batch size; validation passes = epochs + 1
+    (the untrained model and each epoch), scaled linearly from the benchmark's validation length.
+    A run whose path or method the benchmark did not time has ``seconds = None`` and a ``note``.
+    """
+    updates = {(r["path"], r["method"]): r for r in bench["updates"]}
+    validations = {v["path"]: v for v in bench["validation"]}
+    rows = []
+    for task in plan:
+        if not task.is_run:
+            continue
+        p = task.params
+        path = _bench_path(p)
+        record, validation = updates.get((path, p.get("method", "spsa"))), validations.get(path)
+        row = {"run": task.name.removeprefix("train/"), "method": p.get("method", "spsa"), "path": path, "seconds": None}
+        if record is None or "median_s" not in record or validation is None or "median_s" not in validation:
+            reason = (record or {}).get("reason") or (record or {}).get("status") or "not in the benchmark"
+            rows.append(row | {"note": f"no projection: {path}/{row['method']} {reason}"})
+            continue
+        n_updates = p.get("epochs", 10) * -(-(p.get("n_train") or protocol.TRAIN_WINDOWS) // p.get("batch_size", 1))
+        val_steps = p.get("val_length") or protocol.VALIDATION_STEPS
+        seconds = n_updates * record["median_s"] + (p.get("epochs", 10) + 1) * validation["median_s"] * val_steps / validation["steps"]
+        note = record["status"] + ("" if p.get("shots") in (None, bench["config"]["shots"]) else f", timed at {bench['config']['shots']} shots")
+        rows.append(row | {"updates": n_updates, "seconds": seconds, "note": note})
+    return rows
+
+
+def makespan(seconds: list[float], workers: int) -> float:
+    """Wall time of independent jobs on ``workers`` workers, longest first to the least loaded worker."""
+    loads = [0.0] * check_int("workers", workers, 1)
+    for s in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += s
+    return max(loads, default=0.0)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+def plan_report(profile: str, workers: int, root: str | Path | None = None, bench_path: str | Path | None = None) -> str:
+    """``make plan``: every run with its projected time, and the projected wall time on ``workers`` workers."""
+    root = study.repo_root(root)
+    plan = build_plan(profile, root)
+    path = Path(bench_path) if bench_path else find_benchmark(profile, root)
+    runs = [task for task in plan if task.is_run]
+    if path is None or not path.is_file():
+        names = "\n".join(f"  {task.name.removeprefix('train/')}" for task in runs)
+        return (f"profile {profile}: {len(runs)} runs\n{names}\nNo benchmark of this machine to project from "
+                f"(looked for {', '.join(c.format(profile=profile) for c in BENCH_CANDIDATES)}).\n"
+                "Run `make bench` (the full benchmark, minutes) or `make bench BENCH_ARGS=--quick` first.")  # fmt: skip
+    bench = json.loads(path.read_text())
+    rows = project_runs(plan, bench)
+    width = max(len(row["run"]) for row in rows)
+    lines = [f"profile {profile}: {len(rows)} training runs, projected from {path.relative_to(root) if path.is_relative_to(root) else path} "
+             f"({bench['machine'].get('cpu', 'unknown CPU')}, {bench['config'].get('threads', 1)} thread(s) per process)",
+             f"{'run':{width}s}  {'method':11s} {'path':11s} {'updates':>8s}  projected"]  # fmt: skip
+    for row in rows:
+        time_text = _duration(row["seconds"]) if row["seconds"] is not None else "-"
+        lines.append(f"{row['run']:{width}s}  {row['method']:11s} {row['path']:11s} {row.get('updates', ''):>8}  {time_text:>9s}  ({row['note']})")
+    seconds = [row["seconds"] for row in rows if row["seconds"] is not None]
+    total, longest = sum(seconds), max(seconds, default=0.0)
+    lines += [f"sum of projected run times: {_duration(total)} (one worker); longest run: {_duration(longest)} (the floor)"]
+    for n in sorted({1, 2, workers}):
+        lines.append(f"projected wall time on {n} worker(s): {_duration(makespan(seconds, n))} (longest run first to the least-loaded worker)")
+    lines.append("Projected: update and validation medians of the benchmark times the run's updates; chapters and "
+                 "notebook start-up (seconds per task) not included; runs without a projection are left out.")  # fmt: skip
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m qrnn_core.pipeline {makefile,dask,plan} PROFILE ...``."""
+    parser = argparse.ArgumentParser(prog="python -m qrnn_core.pipeline", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    makefile = commands.add_parser("makefile", help="write the parameter files and build/PROFILE/plan.mk")
+    dask = commands.add_parser("dask", help="run the stale tasks on Dask")
+    dask.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER") or None, help="tcp://host:port (default: $DASK_SCHEDULER, else a LocalCluster)")
+    dask.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: one per core)")
+    dask.add_argument("--tasks", nargs="*", help="only these tasks and what they need (shell patterns, e.g. 'train/*')")
+    plan = commands.add_parser("plan", help="projected time of every run and of the profile on N workers")
+    plan.add_argument("--workers", type=int, default=16)
+    plan.add_argument("--bench", default=None, help="benchmark JSON (default: bench_results/bench.json or a runtime chapter's)")
+    for command in (makefile, dask, plan):
+        command.add_argument("profile", choices=study.PROFILES)
+    args = parser.parse_args(argv)
+    root = study.repo_root(Path.cwd())
+    if args.command == "plan":
+        print(plan_report(args.profile, args.workers, root, args.bench))
+        return 0
+    tasks = build_plan(args.profile, root)
+    write_params(tasks, root)
+    if args.command == "makefile":
+        target = root / "build" / args.profile / "plan.mk"
+        text = makefile_text(tasks, args.profile)
+        if not target.is_file() or target.read_text() != text:
+            write_text(target, text)
+        print(target.relative_to(root))
+        return 0
+    return run_dask(select(tasks, args.tasks), root, scheduler=args.scheduler, workers=args.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
