@@ -27,8 +27,16 @@ def methods(result: dict) -> list[str]:
 def update_table(result: dict) -> pd.DataFrame:
     """Time per weight update: one row per (path, method) with status, spread and speed-up."""
     columns = [
-        "path", "method", "status", "evaluations", "median_s", "min_s", "max_s",
-        "speedup_vs_seed_style", "measured_evaluations", "reason",
+        "path",
+        "method",
+        "status",
+        "evaluations",
+        "median_s",
+        "min_s",
+        "max_s",
+        "speedup_vs_seed_style",
+        "measured_evaluations",
+        "reason",
     ]
     return pd.DataFrame(result["updates"]).reindex(columns=columns)
 
@@ -107,16 +115,32 @@ def update_plot_frame(result: dict, paper: dict) -> pd.DataFrame:
             note = f"projected from {r['measured_evaluations']} of {r['evaluations']} evaluations"
         else:
             note = f"measured, {len(r['times_s'])} repeats"
-        rows.append({
-            "label": f"{r['method']} · {r['path']}", "method": r["method"], "source": r["path"],
-            "seconds": r["median_s"], "low": r["min_s"], "high": r["max_s"], "kind": r["status"], "note": note,
-        })
+        rows.append(
+            {
+                "label": f"{r['method']} · {r['path']}",
+                "method": r["method"],
+                "source": r["path"],
+                "seconds": r["median_s"],
+                "low": r["min_s"],
+                "high": r["max_s"],
+                "kind": r["status"],
+                "note": note,
+            }
+        )
     for name, seconds in paper["per_update_seconds"].items():
         method = name.split(" ")[0].lower()
-        rows.append({
-            "label": f"{method} · paper {name[name.index('('):]}", "method": method, "source": "paper",
-            "seconds": seconds, "low": seconds, "high": seconds, "kind": "reported", "note": "reported by the paper",
-        })
+        rows.append(
+            {
+                "label": f"{method} · paper {name[name.index('(') :]}",
+                "method": method,
+                "source": "paper",
+                "seconds": seconds,
+                "low": seconds,
+                "high": seconds,
+                "kind": "reported",
+                "note": "reported by the paper",
+            }
+        )
     order = {m: i for i, m in enumerate(methods(result))}
     frame = pd.DataFrame(rows)
     return frame.sort_values(["method", "seconds"], key=lambda s: s.map(order) if s.name == "method" else s)

@@ -262,13 +262,20 @@ def bench_path(
             model = make_model(path, method, n_qubits, seed, executor)
             times, counted = time_updates(model, steps, seed, n_runs, warmup if fast else 0)
             if counted != evaluations:
-                raise RuntimeError(f"{path}/{method}: the model counted {counted} evaluations, the registry {evaluations}")
+                raise RuntimeError(
+                    f"{path}/{method}: the model counted {counted} evaluations, the registry states {evaluations}"
+                )
             rows.append(_record(path, method, "measured", evaluations=evaluations, **summarize(times)))
         else:
             note = f"projected: {evaluations} evaluations x time per evaluation from {sample} measured"
             rows.append(
                 _record(
-                    path, method, "projected", evaluations=evaluations, measured_evaluations=sample, projection=note,
+                    path,
+                    method,
+                    "projected",
+                    evaluations=evaluations,
+                    measured_evaluations=sample,
+                    projection=note,
                     **summarize([evaluations * t for t in per_eval]),
                 )
             )
@@ -279,7 +286,12 @@ def bench_path(
     scale = validation_steps / steps
     note = f"projected: {scale:.2f} x the {steps}-step evaluation time ({sample} measured), linear in steps"
     validation = _record(
-        path, "validation", "projected", steps=validation_steps, measured_evaluations=sample, projection=note,
+        path,
+        "validation",
+        "projected",
+        steps=validation_steps,
+        measured_evaluations=sample,
+        projection=note,
         **summarize([scale * t for t in per_eval]),
     )
     return rows, validation
@@ -367,9 +379,20 @@ def run_benchmark(
         check_choice("gradient method", method, method_names())
     QRNNConfig(n_qubits=n_qubits)  # validates n_qubits
     config = {
-        "repeats": repeats, "warmup": warmup, "seed": seed, "n_qubits": n_qubits, "steps": steps, "batch": 1,
-        "shots": SHOTS, "budget_s": budget_s, "sample": sample, "validation_steps": validation_steps,
-        "sequences_per_epoch": TRAIN_WINDOWS, "paths": list(paths), "methods": list(methods), "threads": threads,
+        "repeats": repeats,
+        "warmup": warmup,
+        "seed": seed,
+        "n_qubits": n_qubits,
+        "steps": steps,
+        "batch": 1,
+        "shots": SHOTS,
+        "budget_s": budget_s,
+        "sample": sample,
+        "validation_steps": validation_steps,
+        "sequences_per_epoch": TRAIN_WINDOWS,
+        "paths": list(paths),
+        "methods": list(methods),
+        "threads": threads,
     }
     torch.manual_seed(seed)
     started = time.perf_counter()
@@ -416,7 +439,10 @@ def scaling_sweep(
     methods: tuple[str, ...] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Torch (exact, CPU) update time per method vs qubits (at ``steps``) and vs sequence length (at ``length_qubits``)."""
+    """Torch (exact, CPU) update time per method against qubits (at ``steps``) and sequence length.
+
+    The length axis runs at ``length_qubits`` qubits.
+    """
     check_int("repeats", repeats, 1)
     check_int("warmup", warmup, 0)
     methods = method_names() if methods is None else tuple(methods)
@@ -431,7 +457,13 @@ def scaling_sweep(
             rows.append(row)
             log(f"  sweep {axis}={value:3d} {method:11s} {row['median_s']:.4f} s ({row['evaluations']} evaluations)")
     config = {
-        "qubits": list(qubits), "lengths": list(lengths), "steps": steps, "length_qubits": length_qubits,
-        "repeats": repeats, "warmup": warmup, "seed": seed, "path": "torch",
+        "qubits": list(qubits),
+        "lengths": list(lengths),
+        "steps": steps,
+        "length_qubits": length_qubits,
+        "repeats": repeats,
+        "warmup": warmup,
+        "seed": seed,
+        "path": "torch",
     }
     return {"config": config, "rows": rows}

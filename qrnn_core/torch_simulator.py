@@ -118,7 +118,7 @@ def _block_operator(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
             local = torch.cat([local, torch.matmul(crx[:, k - 1], first[:, k]).unsqueeze(1)], dim=1)
         site = second[:, k].transpose(1, 2)[:, None, :, :, None] * local[:, :, :, None, :]  # (N, l, o, out, in)
         site = site.reshape(rows, site.shape[1], 2, 1, -1)
-        terms = [chain[:, l, None, :, None] * site[:, l] for l in range(site.shape[1])]
+        terms = [chain[:, bond, None, :, None] * site[:, bond] for bond in range(site.shape[1])]
         chain = (terms[0] if len(terms) == 1 else terms[0] + terms[1]).reshape(rows, 2, -1)
     axes = chain.sum(dim=1).reshape(rows, *[2] * (2 * n))  # (out_k, in_k) per qubit k
     readout = [2 * j + 1 for j in reversed(range(n // 2))]
