@@ -64,6 +64,7 @@ def run_train_notebook(tmp_path: Path, **parameters) -> subprocess.CompletedProc
     return subprocess.run(args, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # each case executes the training notebook with papermill
 @pytest.mark.parametrize(
     "parameters, message",
     [({"method": "adam"}, "method 'adam'"), ({"epochs": -1}, "epochs must be an integer >= 0, got -1")],
