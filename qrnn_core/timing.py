@@ -33,9 +33,10 @@ from .checks import check_choice, check_int, check_positive
 from .circuit import build_circuit, circuit_parameters
 from .estimators import input_angles, method_names, method_spec
 from .model import QRNN, QRNNConfig
+from .optimizers import LayerOptimizer
 from .protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WINDOWS, VALIDATION_STEPS, WASHOUT
 from .provenance import provenance
-from .training import masked_mse
+from .training import update_step
 
 PATHS = ("seed-style", "aer", "aer-exact", "torch", "torch-shots", "torch-cuda")
 # (backend, shots, device) of the model on each path.
@@ -125,14 +126,10 @@ def synthetic_batch(steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(1, steps, 1, generator=generator), torch.rand(1, steps, 2, generator=generator)
 
 
-def weight_update(model: QRNN, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> int:
-    """One training step (the trainer's loss after the washout, backward, Adam); returns its circuit evaluations."""
+def weight_update(model: QRNN, optimizer: LayerOptimizer, x: torch.Tensor, y: torch.Tensor) -> int:
+    """One training step exactly as the trainer makes it (loss after the washout); returns its circuit evaluations."""
     before = model.circuit_evaluations
-    optimizer.zero_grad()
-    pred = model(x)
-    loss = masked_mse(pred, y.to(pred), min(WASHOUT, x.shape[1] - 1))
-    loss.backward()
-    optimizer.step()
+    update_step(model, optimizer, x, y, min(WASHOUT, x.shape[1] - 1))
     return model.circuit_evaluations - before
 
 
@@ -157,7 +154,7 @@ def summarize(times: list[float]) -> dict:
 def time_updates(model: QRNN, steps: int, seed: int, repeats: int, warmup: int) -> tuple[list[float], int]:
     """Wall times of ``repeats`` weight updates after ``warmup`` untimed ones, and evaluations per update."""
     x, y = synthetic_batch(steps, seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    optimizer = LayerOptimizer(model, "adam", LEARNING_RATE, LEARNING_RATE)
     evaluations = 0
     for _ in range(warmup):
         evaluations = weight_update(model, optimizer, x, y)

@@ -180,6 +180,21 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, washout: int) -> torch.
     return torch.mean((pred[:, washout:] - target[:, washout:]) ** 2)
 
 
+def update_step(
+    model: QRNN, optimizer: LayerOptimizer, inputs: torch.Tensor, targets: torch.Tensor, washout: int
+) -> torch.Tensor:
+    """One weight update (gains, forward, loss after ``washout``, backward, step); returns the loss.
+
+    The trainer and the runtime benchmark (``qrnn_core.timing``) both update through it.
+    """
+    optimizer.begin_update()
+    pred = model(inputs)
+    loss = masked_mse(pred, targets.to(pred), washout)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
 def evaluate(model: QRNN, inputs: torch.Tensor, targets: torch.Tensor, washout: int = 0) -> dict:
     """RMSE of y, z and their mean on steps >= ``washout``, with the predictions (B, T, 2).
 
@@ -280,11 +295,7 @@ def _run_epoch(
     records = []
     for update, batch in enumerate(order.split(config.batch_size), start=first_update):
         start, evaluations = time.perf_counter(), model.circuit_evaluations
-        optimizer.begin_update()
-        pred = model(task.train_inputs[batch])
-        loss = masked_mse(pred, task.train_targets[batch].to(pred), config.washout)
-        loss.backward()
-        optimizer.step()
+        loss = update_step(model, optimizer, task.train_inputs[batch], task.train_targets[batch], config.washout)
         value = loss.item()
         records.append(
             {
