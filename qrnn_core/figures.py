@@ -420,3 +420,80 @@ def quality_shots_figure(summary: pd.DataFrame, points: list[str]) -> Figure:
         axes[1, j].set(xscale="log", yscale="log", xlabel="shots per step", ylabel="relative error")
     axes[0, 0].legend(fontsize="x-small")
     return fig
+
+
+def compare_runs_figure(runs: list[StudyRun], block: int = 10) -> Figure:
+    """Training (left) and validation mean RMSE per epoch (right) of several runs, one colour per method."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.4), layout="constrained")
+    for run in runs:
+        color = method_color(run.method)
+        plot_training(left, run, block, color=color)
+        if run.complete:
+            right.plot(run.epochs["epoch"], run.epochs["val_rmse_mean"], marker="o", color=color, label=run.label)
+    left.legend(fontsize="small")
+    left.set_title("training")
+    right.set(xlabel=EPOCH_AXIS, ylabel=f"validation {RMSE_AXIS}\n(mean of y and z)", title="validation")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+# ---------------------------------------------------------------- backend agreement
+
+
+def pvalue_histograms(pvalues: dict[str, np.ndarray]) -> Figure:
+    """One histogram of per-step chi-square p-values per comparison, with the uniform expectation dashed."""
+    fig, axes = plt.subplots(1, len(pvalues), figsize=(TEXT_WIDTH, 2.8), squeeze=False, layout="constrained")
+    for ax, (name, p) in zip(axes[0], pvalues.items()):
+        ax.hist(p, bins=np.linspace(0, 1, 11), edgecolor="white")
+        ax.axhline(len(p) / 10, color="black", lw=0.8, ls="--")
+        ax.set(title=name, xlabel="chi-square p-value per step", ylabel="steps")
+    return fig
+
+
+def baseline_predictions_figure(targets: np.ndarray, predictions: dict[str, np.ndarray], steps: int = 600) -> Figure:
+    """Validation predictions of y (top) and z (bottom) by each named model against the truth.
+
+    ``targets`` (Tv, 2); ``predictions``: model name -> (Tv, 2), coloured by the name's first
+    word (its family). The y axes span the truth's range: a transient is clipped, not allowed
+    to flatten the rest.
+    """
+    n = min(steps, len(targets))
+    fig, axes = plt.subplots(2, 1, figsize=(TEXT_WIDTH, 5.5), sharex=True, layout="constrained")
+    for k, (ax, name) in enumerate(zip(axes, TARGETS)):
+        ax.plot(targets[:n, k], color=METHOD_COLORS["ground truth"], lw=1.5, label="ground truth")
+        for model, pred in predictions.items():
+            ax.plot(np.asarray(pred)[:n, k], lw=0.9, color=method_color(model.split()[0]), label=model)
+        ax.set_ylim(*limits_of(targets[:n, k]))
+        ax.set_ylabel(f"{name} (scaled units)")
+    axes[1].set_xlabel(STEP_AXIS)
+    axes[0].legend(fontsize="x-small", ncol=3, loc="upper right")
+    return fig
+
+
+def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.DataFrame | None = None) -> Figure:
+    """Best validation mean RMSE per model, one dot per trajectory (and per training seed, if given).
+
+    ``table``: columns model, trajectory, rmse_mean; ``reported``: label -> a value reported by
+    the paper, drawn as a horizontal line; ``compare``: columns model, seed, rmse_mean (the same
+    models across training seeds on one trajectory), drawn beside in hollow markers.
+    """
+    models = list(dict.fromkeys(table["model"]))
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 4.2), layout="constrained")
+    seeds_labelled = False
+    for i, model in enumerate(models):
+        values = table.loc[table["model"] == model, "rmse_mean"].to_numpy(dtype=float)
+        color = method_color(model.split()[0].split(",")[0].lower())
+        ax.scatter(np.full(len(values), i - 0.12), values, color=color, s=22, zorder=3,
+                   label="across trajectories" if i == 0 else None)  # fmt: skip
+        ax.plot([i - 0.25, i + 0.01], [np.median(values)] * 2, color=color, lw=2)
+        if compare is not None and (compare["model"] == model).any():
+            seeds = compare.loc[compare["model"] == model, "rmse_mean"].to_numpy(dtype=float)
+            ax.scatter(np.full(len(seeds), i + 0.12), seeds, facecolors="none", edgecolors=color, s=22, zorder=3,
+                       label=None if seeds_labelled else "across training seeds (default trajectory)")  # fmt: skip
+            seeds_labelled = True
+    for k, (label, value) in enumerate(reported.items()):
+        ax.axhline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
+    ax.set_xticks(range(len(models)), models, rotation=25, ha="right", fontsize="small")
+    ax.set_ylabel(f"best validation mean {RMSE_AXIS}")
+    ax.legend(fontsize="small")
+    return fig

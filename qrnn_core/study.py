@@ -222,12 +222,18 @@ def load_profile(profile: str, root: str | Path | None = None) -> list[StudyRun]
     return runs
 
 
+def main_runs(runs: list[StudyRun]) -> list[StudyRun]:
+    """The runs of ``configs/<profile>/train/`` (those that belong to no sweep)."""
+    return [run for run in runs if run.params.get("sweep") is None]
+
+
 def profile_scales(root: str | Path | None = None) -> pd.DataFrame:
-    """The scale of every configured run of every profile, in words."""
+    """The scale of every configured run of every profile (sweeps left out), in words."""
     rows = [
         {"profile": profile, "run": params.get("run_label", name), "scale": StudyRun(name, params, Path(), None).scale()}
         for profile in PROFILES
         for name, params in run_configs(profile, root).items()
+        if params.get("sweep") is None
     ]
     return pd.DataFrame(rows).set_index(["profile", "run"])
 
@@ -308,14 +314,14 @@ def best_table(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
         if run.complete:
             epochs = run.epochs
             best = epochs.loc[epochs["val_rmse_mean"].idxmin()]
-            row |= {"best validation mean RMSE (measured)": f"{best['val_rmse_mean']:.4f}", "at epoch": str(int(best["epoch"]))}
+            row |= {"best validation mean RMSE (measured)": float(best["val_rmse_mean"]), "at epoch": int(best["epoch"])}
         else:
-            row |= {"best validation mean RMSE (measured)": run.status_text, "at epoch": ""}
+            row |= {"best validation mean RMSE (measured)": run.status_text, "at epoch": None}
         if paper is None:
-            row |= {"best (reported by the paper)": "", "paper's epoch": ""}
+            row |= {"best (reported by the paper)": None, "paper's epoch": None}
         else:
             i = paper["val_rmse_mean"].idxmin()
-            row |= {"best (reported by the paper)": f"{paper['val_rmse_mean'][i]:.4f}", "paper's epoch": str(int(paper["epoch"][i]))}
+            row |= {"best (reported by the paper)": float(paper["val_rmse_mean"][i]), "paper's epoch": int(paper["epoch"][i])}
         rows.append(row)
     return pd.DataFrame(rows).set_index("run")
 
@@ -335,17 +341,17 @@ def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
             evaluations = updates["circuit_evaluations"].mean() if len(updates) else float("nan")
             projected = TRAIN_WINDOWS * timings["mean_update_s"] + timings["mean_validation_s"] if len(updates) else float("nan")
             row |= {
-                "updates": str(len(updates)),
-                "sequence evaluations per update": f"{evaluations:.0f}",
-                "mean time per update, s (measured)": f"{timings['mean_update_s']:.3f}",
-                "validation pass, s (measured)": f"{timings['mean_validation_s']:.2f}",
-                "whole run, s (measured)": f"{timings['total_s']:.1f}",
-                f"{TRAIN_WINDOWS}-sequence epoch, min (projected)": f"{projected / 60:.1f}",
+                "updates": len(updates),
+                "sequence evaluations per update": float(evaluations),
+                "mean time per update, s (measured)": timings["mean_update_s"],
+                "validation pass, s (measured)": timings["mean_validation_s"],
+                "whole run, s (measured)": timings["total_s"],
+                f"{TRAIN_WINDOWS}-sequence epoch, min (projected)": projected / 60,
             }
         else:
             row |= {"updates": run.status_text}
         rows.append(row)
-    return pd.DataFrame(rows).set_index("run").fillna("")
+    return pd.DataFrame(rows).set_index("run")
 
 
 def machine(runs: list[StudyRun]) -> str:

@@ -100,7 +100,7 @@ def key_results(profile: str, root: str | Path | None = None) -> pd.DataFrame:
     else:
         rows = [_row("speed-up over the paper's execution", f"{NOT_BUILT} ({RUNTIME_JSON} missing)", "—", "—", "runtime",
                      "Runtime")]  # fmt: skip
-    rows += accuracy_rows(study.load_profile(profile, root), study.paper_reported(root))
+    rows += accuracy_rows(study.main_runs(study.load_profile(profile, root)), study.paper_reported(root))
     rows += baseline_rows(study.chapter_data_dir(profile, "baselines", root) / BASELINES_CSV)
     return pd.DataFrame(rows, columns=COLUMNS)
 

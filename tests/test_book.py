@@ -1,48 +1,27 @@
 """End to end: `make book PROFILE=smoke` runs every notebook with papermill and builds the book.
 
-The build runs in a copy of the working tree (sharing the installed .venv), so it never
-touches the checkout's own build/ or book/ folders.
+The build runs in a copy of the working tree (tests/conftest.py, shared with the browser and
+notebook tests), so it never touches the checkout's own build/ or book/ folders.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import make
 from qrnn_core import study
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def make(tree: Path, *targets: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = os.environ | {"PYTHONPATH": str(tree)}
-    return subprocess.run(["make", "-j2", *targets, "PROFILE=smoke"], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
-
-
 @pytest.fixture(scope="module")
-def tree(tmp_path_factory) -> Path:
-    """A copy of the working tree (tracked and untracked, not ignored files) with the smoke book built in it."""
-    tree = tmp_path_factory.mktemp("study")
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")  # fmt: skip
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (tree / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, tree / name)
-    (tree / ".venv").symlink_to(ROOT / ".venv")
-    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
-    os.utime(tree / "pyproject.toml", (stamp - 1, stamp - 1))  # the installed venv is current: never reinstall from the copy
-    done = make(tree, "book")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    return tree
+def tree(smoke_tree) -> Path:
+    """The smoke book, built once per session (tests/conftest.py)."""
+    return smoke_tree
 
 
 def page(tree: Path, name: str) -> str:

@@ -44,3 +44,11 @@ def test_predictions_are_clipped_to_the_truth_and_coloured_by_method():
         assert ax.lines[1].get_color() == figures.METHOD_COLORS["spsa"]
     assert fig.get_size_inches()[0] <= figures.TEXT_WIDTH
     plt.close(fig)
+
+
+def test_pvalue_histograms_one_panel_per_comparison():
+    rng = np.random.default_rng(0)
+    fig = figures.pvalue_histograms({"aer": rng.uniform(size=30), "torch": rng.uniform(size=30)})
+    assert len(fig.axes) == 2 and fig.axes[0].get_title() == "aer"
+    assert sum(patch.get_height() for patch in fig.axes[0].patches) == 30
+    plt.close(fig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,20 @@ def test_bad_parameter_fails_with_a_clear_message(tmp_path, parameters, message)
     assert done.returncode != 0
     assert "ValueError" in done.stderr and message in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "run").exists(), "nothing is written before the parameters are checked"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_from_the_notebooks_folder_with_its_defaults(smoke_tree, tmp_path, path):
+    """Opened in JupyterLab from notebooks/ and run top to bottom: no parameters, smoke scale, nothing written there.
+
+    Runs in the smoke book's tree (tests/conftest.py), whose build/smoke/ holds the runs the chapters read.
+    """
+    folder = smoke_tree / "notebooks"
+    before = sorted(folder.rglob("*"))
+    args = [sys.executable, "-m", "papermill", "--kernel", "python3", "--cwd", str(folder), "--no-progress-bar",
+            str(folder / path.name), str(tmp_path / path.name)]  # fmt: skip
+    env = os.environ | {"PYTHONPATH": str(smoke_tree), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(folder.rglob("*")) == before, "the notebook wrote inside notebooks/"
