@@ -1,74 +1,142 @@
-"""Classical baselines on the QRNN's task: the same training windows and validation sequence.
+"""Classical baselines on the QRNN's task, tuned on a held-out tail of the training pool.
 
-Every model sees what the QRNN sees: the scaled x of each step (and, for the windowed
-linear model, the x of the steps before it), fits on the training windows' steps
->= ``washout`` and is scored on every step of the validation sequence, run in one go.
+Every model learns from the training pool only (the stretch of the series the 1384
+training windows cover) and is scored, once, on every step of the validation sequence,
+run in one go from a fresh start, as the QRNN is. Hyper-parameters are chosen on the
+last ``holdout`` fraction of the training pool (the *held-out tail*), treated exactly
+like the validation sequence (run in one go from a fresh start); the validation
+sequence is never used to choose anything.
 
-- ``mean``: predicts the training targets' mean (2 parameters);
-- ``linear-x``: least squares on the current x (4 parameters);
-- ``linear-window``: least squares on the last ``lags`` values of x (``2 (lags + 1)``);
-- ``gru``: a GRU of ``hidden`` units and a linear readout, trained with Adam;
-- ``esn``: an echo-state network (fixed random reservoir, ridge-regression readout;
-  only the readout counts as trained parameters).
+Families (each gets a *parameter-matched* row, the best held-out choice among models
+with about as many trained parameters as the QRNN (144), and a *best-found* row, the
+best held-out choice of all):
+
+- ``mean``: the training targets' mean (2 parameters; nothing to tune);
+- ``linear``: least squares on a delay window of the last ``L`` values of x
+  (``2 (L + 1)`` parameters; ``L`` tuned);
+- ``mlp``: a one-hidden-layer tanh network on the same delay window (``L`` and the width
+  tuned; Adam, full batch, early stopping on the held-out loss);
+- ``gru``: a one-layer GRU with a linear readout trained on the 20-step training windows
+  with Adam and early stopping on the held-out windows' loss (the width tuned);
+- ``esn``: an echo-state network (fixed random leaky tanh reservoir driven through the
+  training pool in one go, washout, ridge readout; leak rate, spectral radius, input
+  scaling, ridge and size tuned). Only the readout counts as trained parameters.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from .checks import check_int, check_number, check_positive
 from .data import LorenzData
 from .model import QRNN
 from .training import TrainConfig
 
+QRNN_PARAMETERS = 144  # the QRNN's trained parameters: 110 input layer + 34 output layer
+FAMILIES = ("mean", "linear", "mlp", "gru", "esn")
+MATCHED, BEST = "parameter-matched", "best-found"
+
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    """Hyper-parameters of the baselines (defaults sized near the QRNN's 144 parameters)."""
+    """Search spaces and training settings of the baselines (every run seeded with ``seed``)."""
 
     washout: int = 5
-    lags: int = 6
-    gru_hidden: int = 5
-    gru_epochs: int = 60
+    holdout: float = 0.2
+    windows: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 71)
+    mlp_widths: tuple[int, ...] = (16, 64)
+    mlp_steps: int = 1500
+    mlp_lr: float = 0.01
+    gru_widths: tuple[int, ...] = (5, 16)
+    gru_max_epochs: int = 60
+    gru_patience: int = 6
     gru_lr: float = 0.01
     gru_batch_size: int = 32
-    gru_seeds: tuple[int, ...] = (1920, 1921, 1922)
-    esn_units: int = 71
-    esn_spectral_radius: float = 0.9
-    esn_input_scale: float = 1.0
-    esn_leak: float = 0.5
-    esn_ridges: tuple[float, ...] = (1e-6, 1e-4, 1e-2, 1.0)
-    esn_holdout: float = 0.2
-    esn_seed: int = 1920
+    esn_units: tuple[int, ...] = (71, 300)
+    esn_leaks: tuple[float, ...] = (0.1, 0.3, 1.0)
+    esn_radii: tuple[float, ...] = (0.5, 0.9, 1.2)
+    esn_input_scales: tuple[float, ...] = (0.2, 1.0)
+    esn_ridges: tuple[float, ...] = (1e-8, 1e-6, 1e-4, 1e-2)
+    esn_washout: int = 100
+    target_parameters: int = QRNN_PARAMETERS
+    seed: int = 1920
 
     def __post_init__(self) -> None:
-        for name in ("lags", "gru_hidden", "gru_epochs", "gru_batch_size", "esn_units"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.washout, bool) or not isinstance(self.washout, int) or self.washout < 0:
-            raise ValueError(f"washout must be an integer >= 0, got {self.washout!r}")
-        if self.lags > self.washout + 1:
-            raise ValueError(
-                f"lags={self.lags} needs more history than the washout gives: lags must be <= washout + 1 = {self.washout + 1}"
-            )
-        if not self.gru_seeds:
-            raise ValueError("gru_seeds must name at least one seed")
-        for name in ("gru_lr", "esn_spectral_radius", "esn_input_scale"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if not self.esn_ridges or not all(np.isfinite(r) and r > 0 for r in self.esn_ridges):
-            raise ValueError(f"esn_ridges must be positive finite numbers, got {self.esn_ridges!r}")
-        if not 0 < self.esn_holdout < 1:
-            raise ValueError(f"esn_holdout must lie in (0, 1), got {self.esn_holdout!r}")
-        if not 0 < self.esn_leak <= 1:
-            raise ValueError(f"esn_leak must lie in (0, 1], got {self.esn_leak!r}")
+        check_int("washout", self.washout, 0)
+        check_number("holdout", self.holdout, 0.05, 0.5)
+        for name in ("mlp_steps", "gru_max_epochs", "gru_patience", "gru_batch_size", "target_parameters"):
+            check_int(name, getattr(self, name), 1)
+        check_int("esn_washout", self.esn_washout, 0)
+        check_int("seed", self.seed, 0)
+        for name in ("mlp_lr", "gru_lr"):
+            check_positive(name, getattr(self, name))
+        for name in ("windows", "mlp_widths", "gru_widths", "esn_units"):
+            values = tuple(getattr(self, name))
+            if not values:
+                raise ValueError(f"{name} must list at least one value")
+            for value in values:
+                check_int(name, value, 1)
+            object.__setattr__(self, name, values)
+        for name in ("esn_radii", "esn_input_scales", "esn_ridges"):
+            values = tuple(getattr(self, name))
+            if not values:
+                raise ValueError(f"{name} must list at least one value")
+            for value in values:
+                check_positive(name, value)
+            object.__setattr__(self, name, values)
+        if not self.esn_leaks:
+            raise ValueError("esn_leaks must list at least one value")
+        for value in self.esn_leaks:
+            check_number("esn_leaks", value, 1e-6, 1.0)
+        object.__setattr__(self, "esn_leaks", tuple(self.esn_leaks))
+
+
+# ---------------------------------------------------------------- data: the pool, its tail, validation
+
+
+@dataclass
+class Split:
+    """The training pool cut into a fitting part and a held-out tail, and the validation sequence.
+
+    ``x_*`` (T,) inputs and ``y_*`` (T, 2) targets one step ahead, as contiguous stretches;
+    ``windows_*`` (N, seq_len) / ``window_targets_*`` (N, seq_len, 2) the training windows
+    lying wholly in the fitting part or wholly in the tail (windows across the cut are dropped).
+    """
+
+    x_fit: np.ndarray
+    y_fit: np.ndarray
+    x_tail: np.ndarray
+    y_tail: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    windows_fit: np.ndarray
+    window_targets_fit: np.ndarray
+    windows_tail: np.ndarray
+    window_targets_tail: np.ndarray
+
+
+def split(data: LorenzData, holdout: float) -> Split:
+    """Cut the training pool of ``data`` at ``1 - holdout`` of its length (by time)."""
+    check_number("holdout", holdout, 0.05, 0.5)
+    series, starts, h = data.series.astype(float), data.train_starts, data.config.horizon
+    seq_len = data.train_inputs.shape[1]
+    steps = np.arange(starts[0], starts[-1] + seq_len)
+    cut = steps[0] + int(round((1 - holdout) * len(steps)))
+    fit, tail = steps[steps < cut], steps[steps >= cut]
+    in_fit, in_tail = starts + seq_len + h <= cut, starts >= cut
+    x_train, y_train = data.train_inputs[..., -1].astype(float), data.train_targets.astype(float)
+    return Split(
+        series[fit, 0], series[fit + h, 1:], series[tail, 0], series[tail + h, 1:],
+        data.val_inputs[0, :, -1].astype(float), data.val_targets[0].astype(float),
+        x_train[in_fit], y_train[in_fit], x_train[in_tail], y_train[in_tail],
+    )  # fmt: skip
 
 
 def rmse_scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -77,13 +145,22 @@ def rmse_scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
     return {"rmse_y": float(err[0]), "rmse_z": float(err[1]), "rmse_mean": float(err.mean())}
 
 
-def lagged(x: np.ndarray, lags: int) -> np.ndarray:
-    """The last ``lags`` values of x at every step: (N, T) -> (N, T, lags), oldest first.
+def _rmse(pred: np.ndarray, target: np.ndarray) -> float:
+    return rmse_scores(pred, target)["rmse_mean"]
 
-    Steps with less history repeat the sequence's first value (edge padding).
+
+def lagged(x: np.ndarray, lags: int) -> np.ndarray:
+    """The last ``lags`` values of x at every step: (..., T) -> (..., T, lags), oldest first.
+
+    Steps with less history repeat the sequence's first value (edge padding), as a model
+    started fresh on a sequence would see it.
     """
-    padded = np.concatenate([np.repeat(x[:, :1], lags - 1, axis=1), x], axis=1)
-    return np.stack([padded[:, k : k + x.shape[1]] for k in range(lags)], axis=-1)
+    x = np.asarray(x, float)
+    padded = np.concatenate([np.repeat(x[..., :1], lags - 1, axis=-1), x], axis=-1)
+    return np.stack([padded[..., k : k + x.shape[-1]] for k in range(lags)], axis=-1)
+
+
+# ---------------------------------------------------------------- models
 
 
 class LinearRegression:
@@ -100,6 +177,63 @@ class LinearRegression:
     @property
     def n_parameters(self) -> int:
         return int(self.coef.size)
+
+
+def _one_thread(fn):
+    """Run ``fn`` on one torch thread (tiny matrices: more threads only add overhead)."""
+
+    def wrapped(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
+    return wrapped
+
+
+def mlp_parameters(window: int, width: int) -> int:
+    """Trained parameters of an MLP window -> width -> 2."""
+    return width * (window + 1) + 2 * (width + 1)
+
+
+def matched_width(window: int, target: int = QRNN_PARAMETERS) -> int:
+    """The MLP width whose parameter count on a ``window`` is closest to ``target``."""
+    return max(1, int(round((target - 2) / (window + 3))))
+
+
+@_one_thread
+def train_mlp(
+    features: np.ndarray, targets: np.ndarray, held_features: np.ndarray, held_targets: np.ndarray, width: int,
+    steps: int, lr: float, seed: int,
+) -> nn.Sequential:  # fmt: skip
+    """Full-batch Adam on MSE; returns the weights of the lowest held-out loss (checked every 25 steps)."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(features.shape[1], width), nn.Tanh(), nn.Linear(width, targets.shape[1]))
+    x, y = torch.as_tensor(features, dtype=torch.float32), torch.as_tensor(targets, dtype=torch.float32)
+    hx, hy = torch.as_tensor(held_features, dtype=torch.float32), torch.as_tensor(held_targets, dtype=torch.float32)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    best, best_state = float("inf"), None
+    for step in range(steps + 1):
+        if step % 25 == 0 or step == steps:
+            with torch.no_grad():
+                loss = float(torch.mean((model(hx) - hy) ** 2))
+            if loss < best:
+                best, best_state = loss, {k: v.clone() for k, v in model.state_dict().items()}
+        if step < steps:
+            optimizer.zero_grad()
+            torch.mean((model(x) - y) ** 2).backward()
+            optimizer.step()
+    model.load_state_dict(best_state)
+    return model
+
+
+def mlp_predict(model: nn.Sequential, features: np.ndarray) -> np.ndarray:
+    """Predictions (n, 2) of a trained MLP."""
+    with torch.no_grad():
+        return model(torch.as_tensor(features, dtype=torch.float32)).numpy().astype(float)
 
 
 class GRURegressor(nn.Module):
@@ -119,51 +253,54 @@ class GRURegressor(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def train_gru(
-    inputs: np.ndarray,
-    targets: np.ndarray,
-    hidden: int,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    washout: int,
-    seed: int,
-) -> GRURegressor:
-    """Fit a :class:`GRURegressor` with Adam on MSE over steps >= ``washout`` (shuffled mini-batches).
+def gru_parameters(hidden: int) -> int:
+    """Trained parameters of a one-input GRU of ``hidden`` units with a 2-output readout."""
+    return 3 * (hidden * (1 + hidden) + 2 * hidden) + 2 * hidden + 2
 
-    Runs on one torch thread (tiny matrices: more threads only add overhead), restored after.
+
+@_one_thread
+def train_gru(
+    inputs: np.ndarray, targets: np.ndarray, held_inputs: np.ndarray, held_targets: np.ndarray, hidden: int,
+    max_epochs: int, patience: int, lr: float, batch_size: int, washout: int, seed: int,
+) -> tuple[GRURegressor, int]:  # fmt: skip
+    """Adam on MSE over steps >= ``washout`` of windows (N, T) -> (N, T, 2), with early stopping.
+
+    Stops after ``patience`` epochs without a lower held-out loss; returns the weights of the
+    best held-out epoch and that epoch.
     """
     torch.manual_seed(seed)
-    model = GRURegressor(hidden, inputs.shape[-1], targets.shape[-1])
-    x, y = torch.as_tensor(inputs, dtype=torch.float32), torch.as_tensor(targets, dtype=torch.float32)
+    model = GRURegressor(hidden)
+    x, y = torch.as_tensor(inputs[..., None], dtype=torch.float32), torch.as_tensor(targets, dtype=torch.float32)
+    hx, hy = torch.as_tensor(held_inputs[..., None], dtype=torch.float32), torch.as_tensor(held_targets, dtype=torch.float32)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     shuffle = torch.Generator().manual_seed(seed)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for _ in range(epochs):
-            for batch in torch.randperm(len(x), generator=shuffle).split(batch_size):
-                optimizer.zero_grad()
-                loss = torch.mean((model(x[batch])[:, washout:] - y[batch][:, washout:]) ** 2)
-                loss.backward()
-                optimizer.step()
-    finally:
-        torch.set_num_threads(threads)
-    return model
+    best, best_epoch, best_state = float("inf"), 0, {k: v.clone() for k, v in model.state_dict().items()}
+    for epoch in range(1, max_epochs + 1):
+        for batch in torch.randperm(len(x), generator=shuffle).split(batch_size):
+            optimizer.zero_grad()
+            torch.mean((model(x[batch])[:, washout:] - y[batch][:, washout:]) ** 2).backward()
+            optimizer.step()
+        with torch.no_grad():
+            loss = float(torch.mean((model(hx)[:, washout:] - hy[:, washout:]) ** 2))
+        if loss < best:
+            best, best_epoch, best_state = loss, epoch, {k: v.clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    return model, best_epoch
 
 
-def gru_predict(model: GRURegressor, inputs: np.ndarray) -> np.ndarray:
-    """Predictions (B, T, 2) of a trained GRU."""
+def gru_predict(model: GRURegressor, x: np.ndarray) -> np.ndarray:
+    """Predictions (..., T, 2) of a trained GRU for inputs (..., T), run in one go from a zero state."""
+    x = np.asarray(x, float)
+    batch = x.reshape(-1, x.shape[-1])[..., None]
     with torch.no_grad():
-        return model(torch.as_tensor(inputs, dtype=torch.float32)).numpy().astype(float)
+        pred = model(torch.as_tensor(batch, dtype=torch.float32)).numpy().astype(float)
+    return pred.reshape(*x.shape, -1)
 
 
 class EchoStateNetwork:
-    """Leaky tanh reservoir with fixed random weights and a ridge-regression readout.
-
-    The ridge strength is picked from ``ridges`` on the last ``holdout`` fraction of the
-    training windows (never on the validation sequence), then the readout is refit on all.
-    """
+    """Leaky tanh reservoir with fixed random weights (seeded) and a ridge-regression readout."""
 
     def __init__(self, units: int, spectral_radius: float, input_scale: float, leak: float, seed: int):
         rng = np.random.default_rng(seed)
@@ -174,39 +311,29 @@ class EchoStateNetwork:
         self.leak = leak
 
     def states(self, x: np.ndarray) -> np.ndarray:
-        """Reservoir states (N, T, units) for inputs (N, T), from a zero state."""
-        h = np.zeros((x.shape[0], self.w.shape[0]))
-        out = np.empty((*x.shape, self.w.shape[0]))
-        for t in range(x.shape[1]):
-            h = (1 - self.leak) * h + self.leak * np.tanh(h @ self.w.T + x[:, t, None] * self.w_in + self.b)
+        """Reservoir states (..., T, units) for inputs (..., T), from a zero state."""
+        x = np.asarray(x, float)
+        flat = x.reshape(-1, x.shape[-1])
+        h = np.zeros((flat.shape[0], self.w.shape[0]))
+        out = np.empty((*flat.shape, self.w.shape[0]))
+        for t in range(flat.shape[1]):
+            h = (1 - self.leak) * h + self.leak * np.tanh(h @ self.w.T + flat[:, t, None] * self.w_in + self.b)
             out[:, t] = h
-        return out
+        return out.reshape(*x.shape, -1)
 
-    @staticmethod
-    def _ridge_fit(states: np.ndarray, targets: np.ndarray, ridge: float) -> np.ndarray:
+    def fit_readout(self, states: np.ndarray, targets: np.ndarray, ridge: float) -> "EchoStateNetwork":
+        """Ridge regression of targets (n, k) on states (n, units) with an intercept."""
         design = np.column_stack([states, np.ones(len(states))])
-        gram = design.T @ design + ridge * np.eye(design.shape[1])
-        return np.linalg.solve(gram, design.T @ targets)
-
-    def fit(self, x: np.ndarray, targets: np.ndarray, washout: int, ridges: tuple[float, ...], holdout: float) -> "EchoStateNetwork":
-        """Ridge regression of targets (N, T, 2) on the states of steps >= ``washout``."""
-        units = self.w.shape[0]
-        states = self.states(x)[:, washout:]
-        y = targets[:, washout:]
-        cut = int(round((1 - holdout) * len(x)))
-        held_out = {}
-        for ridge in ridges:
-            readout = self._ridge_fit(states[:cut].reshape(-1, units), y[:cut].reshape(-1, y.shape[-1]), ridge)
-            pred = states[cut:] @ readout[:-1] + readout[-1]
-            held_out[ridge] = float(np.sqrt(np.mean((pred - y[cut:]) ** 2)))
-        self.ridge = min(held_out, key=held_out.get)
-        self.readout = self._ridge_fit(states.reshape(-1, units), y.reshape(-1, y.shape[-1]), self.ridge)
+        gram = design.T @ design + ridge * len(states) * np.eye(design.shape[1])
+        self.readout = np.linalg.solve(gram, design.T @ targets)
         return self
 
+    def readout_of(self, states: np.ndarray) -> np.ndarray:
+        return states @ self.readout[:-1] + self.readout[-1]
+
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Predictions (N, T, 2) for inputs (N, T)."""
-        s = self.states(x)
-        return s @ self.readout[:-1] + self.readout[-1]
+        """Predictions (..., T, 2) for inputs (..., T), run from a zero state."""
+        return self.readout_of(self.states(x))
 
     @property
     def n_parameters(self) -> int:
@@ -214,73 +341,199 @@ class EchoStateNetwork:
         return int(self.readout.size)
 
 
-def _row(name: str, pred: np.ndarray, target: np.ndarray, n_parameters: int, seconds: float, steps: int | None) -> dict:
-    scores = rmse_scores(pred[:steps], target[:steps])
-    return {"model": name, **scores, "parameters": n_parameters, "train_time_s": seconds, "validation steps": len(target[:steps])}
+# ---------------------------------------------------------------- tuning
+
+
+@dataclass
+class Candidate:
+    """One tried configuration of a family: its hyper-parameters, trained parameters and held-out RMSE."""
+
+    family: str
+    hyper: dict
+    parameters: int
+    held_out: float
+    model: object = field(repr=False, default=None)
+    seconds: float = 0.0
+
+
+def select(candidates: list[Candidate], target: int = QRNN_PARAMETERS) -> dict[str, Candidate]:
+    """The parameter-matched choice (best held-out among those closest to ``target`` parameters,
+    within 25% of the closest count) and the best-found choice (best held-out of all)."""
+    if not candidates:
+        raise ValueError("select needs at least one candidate")
+    closest = min(abs(c.parameters - target) for c in candidates)
+    near = [c for c in candidates if abs(c.parameters - target) <= closest + 0.25 * target]
+    return {MATCHED: min(near, key=lambda c: c.held_out), BEST: min(candidates, key=lambda c: c.held_out)}
+
+
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def linear_candidates(s: Split, config: BaselineConfig, windows: tuple[int, ...] | None = None) -> list[Candidate]:
+    """Least squares on delay windows of x, one candidate per window length."""
+    out = []
+    for window in windows or config.windows:
+        model, seconds = _timed(LinearRegression().fit, lagged(s.x_fit, window), s.y_fit)
+        held = _rmse(model.predict(lagged(s.x_tail, window)), s.y_tail)
+        out.append(Candidate("linear", {"window": window}, model.n_parameters, held, model, seconds))
+    return out
+
+
+def mlp_candidates(s: Split, config: BaselineConfig, pairs: list[tuple[int, int]] | None = None) -> list[Candidate]:
+    """MLPs on delay windows: every window at the width matching the QRNN's parameters and at each ``mlp_widths``."""
+    if pairs is None:
+        pairs = sorted({(w, matched_width(w, config.target_parameters)) for w in config.windows}
+                       | set(itertools.product(config.windows, config.mlp_widths)))  # fmt: skip
+    out = []
+    for window, width in pairs:
+        model, seconds = _timed(
+            train_mlp, lagged(s.x_fit, window), s.y_fit, lagged(s.x_tail, window), s.y_tail, width, config.mlp_steps,
+            config.mlp_lr, config.seed,
+        )  # fmt: skip
+        held = _rmse(mlp_predict(model, lagged(s.x_tail, window)), s.y_tail)
+        out.append(Candidate("mlp", {"window": window, "width": width}, mlp_parameters(window, width), held, model, seconds))
+    return out
+
+
+def gru_candidates(s: Split, config: BaselineConfig, widths: tuple[int, ...] | None = None) -> list[Candidate]:
+    """GRUs of each width, early-stopped on the held-out windows; scored on the tail run in one go."""
+    out = []
+    for width in widths or config.gru_widths:
+        (model, epoch), seconds = _timed(
+            train_gru, s.windows_fit, s.window_targets_fit, s.windows_tail, s.window_targets_tail, width,
+            config.gru_max_epochs, config.gru_patience, config.gru_lr, config.gru_batch_size, config.washout, config.seed,
+        )  # fmt: skip
+        held = _rmse(gru_predict(model, s.x_tail), s.y_tail)
+        out.append(Candidate("gru", {"width": width, "epochs": epoch}, model.n_parameters, held, model, seconds))
+    return out
+
+
+def esn_candidates(s: Split, config: BaselineConfig, grid: list[dict] | None = None) -> list[Candidate]:
+    """Echo-state networks over the grid of units x leak x spectral radius x input scaling x ridge.
+
+    The reservoir runs through the fitting part in one go; the first ``esn_washout`` states
+    are dropped before the ridge fit. The tail is run from a zero state, as validation is.
+    """
+    if grid is None:
+        grid = [dict(zip(("units", "leak", "radius", "input_scale", "ridge"), values)) for values in itertools.product(
+            config.esn_units, config.esn_leaks, config.esn_radii, config.esn_input_scales, config.esn_ridges)]  # fmt: skip
+    out, reservoirs = [], {}
+    for hyper in grid:
+        key = (hyper["units"], hyper["radius"], hyper["input_scale"], hyper["leak"])
+        start = time.perf_counter()
+        if key not in reservoirs:
+            esn = EchoStateNetwork(*key, seed=config.seed)
+            reservoirs[key] = (esn, esn.states(s.x_fit)[config.esn_washout :], esn.states(s.x_tail))
+        esn, fit_states, tail_states = reservoirs[key]
+        esn = _copy_reservoir(esn).fit_readout(fit_states, s.y_fit[config.esn_washout :], hyper["ridge"])
+        held = _rmse(esn.readout_of(tail_states), s.y_tail)
+        out.append(Candidate("esn", dict(hyper), esn.n_parameters, held, esn, time.perf_counter() - start))
+    return out
+
+
+def _copy_reservoir(esn: EchoStateNetwork) -> EchoStateNetwork:
+    copy = object.__new__(EchoStateNetwork)
+    copy.w, copy.w_in, copy.b, copy.leak = esn.w, esn.w_in, esn.b, esn.leak
+    return copy
+
+
+def _predict(candidate: Candidate, x: np.ndarray) -> np.ndarray:
+    """Validation predictions (T, 2) of a fitted candidate for inputs x (T,), run in one go."""
+    model, family = candidate.model, candidate.family
+    if family == "linear":
+        return model.predict(lagged(x, candidate.hyper["window"]))
+    if family == "mlp":
+        return mlp_predict(model, lagged(x, candidate.hyper["window"]))
+    if family == "gru":
+        return gru_predict(model, x)
+    return model.predict(x)
+
+
+def describe(candidate: Candidate) -> str:
+    """The hyper-parameters of a choice in words."""
+    h = candidate.hyper
+    if candidate.family == "linear":
+        return f"window {h['window']}"
+    if candidate.family == "mlp":
+        return f"window {h['window']}, width {h['width']}"
+    if candidate.family == "gru":
+        return f"width {h['width']}, early stop at epoch {h['epochs']}"
+    if candidate.family == "esn":
+        return f"{h['units']} units, leak {h['leak']:g}, radius {h['radius']:g}, input scale {h['input_scale']:g}, ridge {h['ridge']:g}"
+    return ""
+
+
+def tuned_choices(table: pd.DataFrame) -> list[dict]:
+    """The choices of a ``run_baselines`` table as JSON-safe records (family, choice, hyper)."""
+    return [{"family": r["family"], "choice": r["choice"], "hyper": r["hyper"]} for _, r in table.iterrows()]
+
+
+def fixed_grids(tuned: pd.DataFrame) -> dict[str, list]:
+    """Search spaces holding only the choices of an earlier tuning (a ``run_baselines`` table)."""
+    grids: dict[str, list] = {family: [] for family in FAMILIES}
+    for _, row in tuned.iterrows():
+        if row["family"] != "mean" and row["hyper"] not in grids[row["family"]]:
+            grids[row["family"]].append(row["hyper"])
+    return grids
 
 
 def run_baselines(
-    data: LorenzData, config: BaselineConfig = BaselineConfig(), val_steps: int | None = None
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Fit every baseline on the training windows; score it on the validation sequence.
+    data: LorenzData, config: BaselineConfig = BaselineConfig(), tuned: pd.DataFrame | None = None,
+    val_steps: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
+    """Tune every family on the held-out tail, then score its choices on the validation sequence.
 
-    Each model runs over the whole validation sequence in one go; the first ``val_steps``
-    steps (None: all) are scored, to match QRNN runs validated on a prefix.
-
-    Returns a table (one row per model; the GRU row is the mean over ``gru_seeds`` with
-    ``rmse_mean_sd`` its standard deviation) and each model's validation predictions (Tv, 2)
-    (the GRU's from its first seed).
+    ``tuned``: the table of an earlier call (e.g. on another trajectory); its choices are
+    refit on this data without a new search (the GRU's early stopping still runs here).
+    ``val_steps``: score the first steps only (None: all), to match QRNN runs validated on a
+    prefix; every model still runs over the whole validation sequence in one go.
+    Returns one row per (family, choice) -- model, family, choice, hyperparameters,
+    parameters, held-out RMSE, validation rmse_y/z/mean, train_time_s (fitting the chosen
+    model) and tuning_time_s (the family's whole search) -- and each row's validation
+    predictions (Tv, 2), keyed by model name.
     """
-    w = config.washout
-    x_train, y_train = data.train_inputs[..., -1].astype(float), data.train_targets.astype(float)
-    x_val, y_val = data.val_inputs[..., -1].astype(float), data.val_targets[0].astype(float)
-    if val_steps is not None and not 1 <= val_steps <= len(y_val):
-        raise ValueError(f"val_steps must be None or an integer in [1, {len(y_val)}], got {val_steps!r}")
-    fit_y = y_train[:, w:].reshape(-1, 2)
+    s = split(data, config.holdout)
+    if val_steps is not None:
+        check_int("val_steps", val_steps, 1, len(s.y_val))
+    scored = slice(0, val_steps)
+    grids = fixed_grids(tuned) if tuned is not None else {}
     rows, preds = [], {}
-
     start = time.perf_counter()
-    mean = fit_y.mean(axis=0)
-    preds["mean"] = np.broadcast_to(mean, y_val.shape)
-    rows.append(_row("mean", preds["mean"], y_val, 2, time.perf_counter() - start, val_steps))
-
-    for name, lags in (("linear-x", 1), (f"linear-window ({config.lags} lags)", config.lags)):
-        start = time.perf_counter()
-        model = LinearRegression().fit(lagged(x_train, lags)[:, w:].reshape(-1, lags), fit_y)
-        seconds = time.perf_counter() - start
-        preds[name] = model.predict(lagged(x_val, lags)[0])
-        rows.append(_row(name, preds[name], y_val, model.n_parameters, seconds, val_steps))
-
-    gru_rows = []
-    for seed in config.gru_seeds:
-        start = time.perf_counter()
-        gru = train_gru(
-            data.train_inputs, data.train_targets, config.gru_hidden, config.gru_epochs, config.gru_lr,
-            config.gru_batch_size, w, seed,
-        )  # fmt: skip
-        seconds = time.perf_counter() - start
-        pred = gru_predict(gru, data.val_inputs)[0]
-        preds.setdefault(f"gru (h={config.gru_hidden})", pred)
-        gru_rows.append(_row(f"gru (h={config.gru_hidden})", pred, y_val, gru.n_parameters, seconds, val_steps))
-    gru_table = pd.DataFrame(gru_rows)
-    gru_row = gru_table.iloc[0].to_dict() | gru_table.mean(numeric_only=True).to_dict()
-    gru_row["model"] += f", mean of {len(gru_table)} seed(s)"
-    gru_row["rmse_mean_sd"] = float(gru_table["rmse_mean"].std(ddof=1)) if len(gru_table) > 1 else float("nan")
-    rows.append(gru_row)
-
-    start = time.perf_counter()
-    esn = EchoStateNetwork(
-        config.esn_units, config.esn_spectral_radius, config.esn_input_scale, config.esn_leak, config.esn_seed
-    ).fit(x_train, y_train, w, config.esn_ridges, config.esn_holdout)
+    mean = s.y_fit.mean(axis=0)
     seconds = time.perf_counter() - start
-    name = f"esn ({config.esn_units} units, ridge {esn.ridge:g})"
-    preds[name] = esn.predict(x_val)[0]
-    rows.append(_row(name, preds[name], y_val, esn.n_parameters, seconds, val_steps))
+    preds["mean"] = np.broadcast_to(mean, s.y_val.shape)
+    held = _rmse(np.broadcast_to(mean, s.y_tail.shape), s.y_tail)
+    rows.append({"model": "mean", "family": "mean", "choice": MATCHED + " and " + BEST, "hyperparameters": "", "hyper": {},
+                 "parameters": 2, "held_out_rmse": held, **rmse_scores(preds["mean"][scored], s.y_val[scored]), "train_time_s": seconds,
+                 "tuning_time_s": seconds})  # fmt: skip
+    searches = {
+        "linear": lambda g: linear_candidates(s, config, tuple(h["window"] for h in g) if g else None),
+        "mlp": lambda g: mlp_candidates(s, config, [(h["window"], h["width"]) for h in g] if g else None),
+        "gru": lambda g: gru_candidates(s, config, tuple(h["width"] for h in g) if g else None),
+        "esn": lambda g: esn_candidates(s, config, g or None),
+    }
+    for family, search in searches.items():
+        (candidates, seconds) = _timed(search, grids.get(family))
+        chosen = select(candidates, config.target_parameters)
+        same = chosen[MATCHED] is chosen[BEST]
+        for choice, candidate in chosen.items():
+            if same and choice == BEST:
+                continue
+            name = f"{family} ({candidate.parameters} parameters)"
+            preds[name] = _predict(candidate, s.x_val)
+            rows.append({
+                "model": name, "family": family, "choice": MATCHED + " and " + BEST if same else choice,
+                "hyperparameters": describe(candidate), "hyper": candidate.hyper, "parameters": candidate.parameters,
+                "held_out_rmse": candidate.held_out, **rmse_scores(preds[name][scored], s.y_val[scored]),
+                "train_time_s": candidate.seconds, "tuning_time_s": seconds,
+            })  # fmt: skip
+    return pd.DataFrame(rows), preds
 
-    table = pd.DataFrame(rows)
-    table["parameters"] = table["parameters"].astype(int)
-    table["validation steps"] = table["validation steps"].astype(int)
-    return table, preds
+
+# ---------------------------------------------------------------- QRNN rows and the comparison
 
 
 def qrnn_rows(runs: list) -> pd.DataFrame:
@@ -291,14 +544,15 @@ def qrnn_rows(runs: list) -> pd.DataFrame:
     """
     rows = []
     for run in runs:
-        row = {"model": f"QRNN, {run.label}"}
+        row = {"model": f"QRNN, {run.label}", "family": "qrnn"}
         if not run.complete:
             rows.append(row | {"status": run.status_text})
             continue
         result = run.record.result
         best = min(result["epochs"], key=lambda e: e["val_rmse_mean"]) if result["epochs"] else None
         scores = result["initial_validation"] if best is None else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
-        config = TrainConfig.from_dict(result["config"] | {"device": "cpu"})
+        config = TrainConfig.from_dict({k: v for k, v in result["config"].items() if k in TrainConfig.__dataclass_fields__}
+                                       | {"device": "cpu"})  # fmt: skip
         rows.append(row | scores | {
             "parameters": sum(p.numel() for p in QRNN(config.model_config(), seed=0).parameters()),
             "train_time_s": result["timings"]["total_s"],
@@ -309,15 +563,38 @@ def qrnn_rows(runs: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def export_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``baselines.csv``: model, kind (classical | qrnn), parameters, rmse_y, rmse_z, rmse_mean, train_time_s."""
+    out = table.assign(kind=np.where(table["family"] == "qrnn", "qrnn", "classical"))
+    out["parameters"] = out["parameters"].astype("Int64")
+    return out[["model", "kind", "parameters", "rmse_y", "rmse_z", "rmse_mean", "train_time_s"]]
+
+
 def verdict(table: pd.DataFrame) -> str:
-    """The comparison in words: best QRNN against the best baseline, overall and on y and z separately."""
-    qrnn = table[table["model"].str.startswith("QRNN") & table["rmse_mean"].notna()]
-    base = table[~table["model"].str.startswith("QRNN")]
+    """Where the best QRNN stands against the classical rows, in words, from the table's numbers."""
+    qrnn = table[(table["family"] == "qrnn") & table["rmse_mean"].notna()]
+    base = table[(table["family"] != "qrnn") & table["rmse_mean"].notna()]
     if qrnn.empty:
         return "No QRNN run of this profile has a result, so there is nothing to compare with (QRNN: not run)."
-    parts = []
-    for column, what in (("rmse_mean", "mean RMSE"), ("rmse_y", "RMSE of y"), ("rmse_z", "RMSE of z")):
-        q, b = qrnn.loc[qrnn[column].idxmin()], base.loc[base[column].idxmin()]
-        relation = "beats" if q[column] < b[column] else "does not beat"
-        parts.append(f"{what}: best QRNN ({q['model']}) {q[column]:.4f} {relation} the best baseline ({b['model']}) {b[column]:.4f}")
-    return "; ".join(parts) + "."
+    q = qrnn.loc[qrnn["rmse_mean"].idxmin()]
+    b = base.loc[base["rmse_mean"].idxmin()]
+    better = base[base["rmse_mean"] < q["rmse_mean"]]
+    matched = base[base["choice"].str.contains(MATCHED)]
+    matched_better = matched[matched["rmse_mean"] < q["rmse_mean"]]
+    text = (
+        f"The best QRNN ({q['model']}, {int(q['parameters'])} parameters) reaches a validation mean RMSE of "
+        f"{q['rmse_mean']:.4f}. The best classical model ({b['model']}, {b['hyperparameters'] or 'no hyper-parameters'}) "
+        f"reaches {b['rmse_mean']:.4f}"
+    )
+    if b["rmse_mean"] < q["rmse_mean"]:
+        text += f", {q['rmse_mean'] / b['rmse_mean']:.1f} times lower. "
+    else:
+        text += f": the QRNN is lower by {b['rmse_mean'] - q['rmse_mean']:.4f}. "
+    text += (
+        f"{len(better)} of the {len(base)} classical rows beat the best QRNN, {len(matched_better)} of the "
+        f"{len(matched)} parameter-matched ones"
+        + (f" ({', '.join(matched_better['model'])})" if len(matched_better) else "")
+        + f". On y: best QRNN {qrnn['rmse_y'].min():.4f}, best classical {base['rmse_y'].min():.4f}; on z: best QRNN "
+        f"{qrnn['rmse_z'].min():.4f}, best classical {base['rmse_z'].min():.4f}."
+    )
+    return text

@@ -1,17 +1,37 @@
-"""Classical baselines: known answers on toy problems and input checks."""
+"""Classical baselines: known answers on toy problems, tuning that never looks at validation, input checks."""
+
+import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qrnn_core.baselines import (
+    BEST,
+    MATCHED,
     BaselineConfig,
+    Candidate,
     EchoStateNetwork,
     LinearRegression,
+    Split,
+    export_table,
+    gru_parameters,
     gru_predict,
     lagged,
+    linear_candidates,
+    mlp_parameters,
     rmse_scores,
+    run_baselines,
+    select,
+    split,
     train_gru,
+    verdict,
 )
+from qrnn_core.data import LorenzConfig, load_lorenz
+
+TINY = BaselineConfig(windows=(2, 4), mlp_widths=(4,), mlp_steps=20, gru_widths=(2, 5), gru_max_epochs=2,
+                      esn_units=(20, 71), esn_leaks=(1.0,), esn_radii=(0.9,), esn_input_scales=(1.0,),
+                      esn_ridges=(1e-4, 1e-2), esn_washout=10)  # fmt: skip
 
 
 def test_linear_regression_recovers_a_known_map():
@@ -25,8 +45,7 @@ def test_linear_regression_recovers_a_known_map():
 
 
 def test_lagged_pads_with_the_first_value_and_orders_oldest_first():
-    x = np.array([[1.0, 2.0, 3.0]])
-    np.testing.assert_array_equal(lagged(x, 2)[0], [[1, 1], [1, 2], [2, 3]])
+    np.testing.assert_array_equal(lagged(np.array([1.0, 2.0, 3.0]), 2), [[1, 1], [1, 2], [2, 3]])
 
 
 def test_rmse_scores_of_a_known_error():
@@ -34,25 +53,101 @@ def test_rmse_scores_of_a_known_error():
     assert scores == {"rmse_y": 3.0, "rmse_z": 4.0, "rmse_mean": 3.5}
 
 
-def test_gru_learns_a_delayed_copy():
+def _delay_problem(delay: int, n: int = 600) -> Split:
+    """Targets are x three steps back (y) and its double (z): a window of delay + 1 values is needed."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, n + delay)
+    y = np.column_stack([x[:-delay], 2 * x[:-delay]]) + rng.normal(0, 0.01, (n, 2))
+    x = x[delay:]
+    cut = int(0.8 * n)
+    empty = np.zeros((0, 4))
+    return Split(x[:cut], y[:cut], x[cut:], y[cut:], x[cut:], y[cut:], empty, empty, empty, empty)
+
+
+def test_tuning_finds_the_known_window_length():
+    """y_t = x_{t-3}: every window shorter than 4 misses it, so the held-out tail picks window 4."""
+    candidates = linear_candidates(_delay_problem(3), BaselineConfig(), windows=(1, 2, 3, 4))
+    chosen = select(candidates, target=10)
+    assert chosen[BEST].hyper == {"window": 4} and chosen[BEST].held_out < 0.1  # edge padding costs the first steps of the tail
+    assert all(c.held_out > 0.2 for c in candidates if c.hyper["window"] < 4)
+    assert chosen[MATCHED].hyper == {"window": 4}  # 10 parameters = 2 (4 + 1)
+
+
+def test_select_separates_the_parameter_matched_and_the_best_choice():
+    cands = [Candidate("x", {"k": k}, p, h) for k, (p, h) in enumerate([(140, 0.3), (150, 0.2), (900, 0.1), (20, 0.05)])]
+    chosen = select(cands, target=144)
+    assert chosen[MATCHED].hyper == {"k": 1} and chosen[BEST].hyper == {"k": 3}
+    with pytest.raises(ValueError, match="candidate"):
+        select([])
+
+
+def test_parameter_counts_match_the_models():
+    from qrnn_core.baselines import GRURegressor
+
+    assert gru_parameters(5) == GRURegressor(5).n_parameters == 132
+    assert mlp_parameters(16, 7) == 16 * 7 + 7 + 7 * 2 + 2
+
+
+def test_gru_learns_a_delayed_copy_and_stops_at_its_best_held_out_epoch():
     """A sequence task that needs memory: output the input of the previous step."""
     rng = np.random.default_rng(1)
-    x = rng.uniform(0, 1, (128, 12, 1)).astype(np.float32)
-    y = np.concatenate([np.zeros((128, 1, 1)), x[:, :-1]], axis=1).repeat(2, axis=-1).astype(np.float32)
-    model = train_gru(x, y, hidden=8, epochs=60, lr=0.02, batch_size=16, washout=1, seed=0)
-    error = rmse_scores(gru_predict(model, x)[:, 1:], y[:, 1:])["rmse_mean"]
+    x = rng.uniform(0, 1, (160, 12))
+    y = np.concatenate([np.zeros((160, 1)), x[:, :-1]], axis=1)[..., None].repeat(2, axis=-1)
+    model, epoch = train_gru(x[:128], y[:128], x[128:], y[128:], hidden=8, max_epochs=60, patience=60, lr=0.02,
+                             batch_size=16, washout=1, seed=0)  # fmt: skip
+    assert 1 <= epoch <= 60
+    error = rmse_scores(gru_predict(model, x[128:])[:, 1:], y[128:, 1:])["rmse_mean"]
     assert error < 0.25 * y.std()
 
 
 def test_esn_fits_a_linear_readout_of_its_input():
-    x = np.random.default_rng(2).uniform(0, 1, (64, 10))
+    x = np.random.default_rng(2).uniform(0, 1, 300)
     targets = np.stack([x, 2 * x], axis=-1)
-    esn = EchoStateNetwork(30, 0.5, 1.0, 1.0, seed=0).fit(x, targets, 2, (1e-8, 1e-6), 0.2)
-    assert rmse_scores(esn.predict(x)[:, 2:], targets[:, 2:])["rmse_mean"] < 0.05
+    esn = EchoStateNetwork(30, 0.5, 1.0, 1.0, seed=0)
+    esn.fit_readout(esn.states(x), targets, 1e-10)
+    assert rmse_scores(esn.predict(x), targets)["rmse_mean"] < 0.05
     assert esn.n_parameters == 62
 
 
-@pytest.mark.parametrize("field, value", [("lags", 0), ("lags", 7), ("gru_seeds", ()), ("esn_leak", 0.0), ("esn_ridges", (-1.0,))])
+@pytest.fixture(scope="module")
+def small():
+    return load_lorenz(LorenzConfig(n_points=800), None)
+
+
+def test_split_keeps_the_tail_out_of_fitting(small):
+    s = split(small, 0.2)
+    assert len(s.x_fit) + len(s.x_tail) == small.train_starts[-1] + 20 - small.train_starts[0]
+    assert 0.15 < len(s.x_tail) / (len(s.x_fit) + len(s.x_tail)) < 0.25
+    assert len(s.windows_fit) + len(s.windows_tail) < len(small.train_starts)  # windows across the cut are dropped
+    np.testing.assert_array_equal(s.y_val, small.val_targets[0])
+
+
+def test_choices_never_depend_on_the_validation_sequence(small):
+    table, preds = run_baselines(small, TINY)
+    assert set(table["family"]) == {"mean", "linear", "mlp", "gru", "esn"}
+    assert all(len(p) == small.val_targets.shape[1] for p in preds.values())
+    scrambled = dataclasses.replace(small, val_targets=small.val_targets[:, ::-1].copy())
+    again, _ = run_baselines(scrambled, TINY)
+    assert list(again["hyperparameters"]) == list(table["hyperparameters"])
+    assert not np.allclose(again["rmse_mean"], table["rmse_mean"])
+    refit, _ = run_baselines(small, TINY, tuned=table)
+    assert list(refit["hyperparameters"]) == list(table["hyperparameters"])
+
+
+def test_export_and_verdict_come_from_the_table():
+    table = pd.DataFrame([
+        {"model": "mlp (135 parameters)", "family": "mlp", "choice": MATCHED, "hyperparameters": "window 16",
+         "parameters": 135, "rmse_y": 0.02, "rmse_z": 0.04, "rmse_mean": 0.03, "train_time_s": 1.0},
+        {"model": "QRNN, SPSA", "family": "qrnn", "parameters": 144, "rmse_y": 0.1, "rmse_z": 0.14, "rmse_mean": 0.12,
+         "train_time_s": 100.0},
+    ])  # fmt: skip
+    assert list(export_table(table)["kind"]) == ["classical", "qrnn"]
+    text = verdict(table)
+    assert "0.1200" in text and "0.0300" in text and "4.0 times lower" in text and "1 of the 1 parameter-matched" in text
+
+
+@pytest.mark.parametrize("field, value", [("windows", ()), ("windows", (0,)), ("holdout", 0.9), ("esn_leaks", (0.0,)),
+                                          ("esn_ridges", (-1.0,)), ("gru_widths", (2.5,))])  # fmt: skip
 def test_bad_config_raises(field, value):
     with pytest.raises(ValueError, match=field):
         BaselineConfig(**{field: value})
