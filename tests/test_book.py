@@ -77,3 +77,20 @@ def test_a_failing_notebook_stops_the_build(tree):
     assert "epochs must be an integer >= 0, got -1" in done.stderr
     assert not (tree / "build" / "smoke" / "train" / "zz-bad.ipynb").exists()
     assert not (tree / "build" / "smoke" / "runs" / "zz-bad" / "result.json").exists()
+
+
+def test_every_table_links_its_csv_and_the_front_page_has_the_key_results(tree):
+    html = tree / "book" / "_build" / "html"
+    linked = 0
+    for path in (html / "generated").glob("*.html"):
+        for href in re.findall(r'class="qrnn-csv" href="([^"]+)"', path.read_text()):
+            served = (path.parent / href).resolve()
+            chapter, name = served.parent.name, served.name
+            assert served.is_file(), f"{path.name} links {href}, which the book does not serve"
+            assert served.read_bytes() == (tree / "build" / "smoke" / "data" / chapter / name).read_bytes()
+            linked += 1
+    assert linked >= 10
+    front = page(tree, "generated/summary.html")
+    assert re.search(r'<table class="qrnn-table">.*?speed-up of one SPSA weight update', front, re.S)
+    assert "data/summary/key_results.csv" in front and "NaN" not in front
+    assert 'http-equiv="refresh"' in page(tree, "index.html") and "generated/summary.html" in page(tree, "index.html")
