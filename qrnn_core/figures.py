@@ -471,7 +471,9 @@ def baseline_predictions_figure(targets: np.ndarray, predictions: dict[str, np.n
 
 
 def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.DataFrame | None = None) -> Figure:
-    """Best validation mean RMSE per model, one dot per trajectory (and per training seed, if given).
+    """Best validation mean RMSE per model (log scale), one dot per trajectory (and per training seed, if given).
+
+    Colours: QRNN rows by their method (``QRNN, SPSA ...``), classical rows by family (first word).
 
     ``table``: columns model, trajectory, rmse_mean; ``reported``: label -> a value reported by
     the paper, drawn as a horizontal line; ``compare``: columns model, seed, rmse_mean (the same
@@ -482,7 +484,7 @@ def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.D
     seeds_labelled = False
     for i, model in enumerate(models):
         values = table.loc[table["model"] == model, "rmse_mean"].to_numpy(dtype=float)
-        color = method_color(model.split()[0].split(",")[0].lower())
+        color = method_color(model.removeprefix("QRNN, ").split()[0].split(",")[0])
         ax.scatter(np.full(len(values), i - 0.12), values, color=color, s=22, zorder=3,
                    label="across trajectories" if i == 0 else None)  # fmt: skip
         ax.plot([i - 0.25, i + 0.01], [np.median(values)] * 2, color=color, lw=2)
@@ -494,6 +496,7 @@ def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.D
     for k, (label, value) in enumerate(reported.items()):
         ax.axhline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
     ax.set_xticks(range(len(models)), models, rotation=25, ha="right", fontsize="small")
-    ax.set_ylabel(f"best validation mean {RMSE_AXIS}")
+    ax.set_yscale("log")
+    ax.set_ylabel(f"best validation mean {RMSE_AXIS}, log scale")
     ax.legend(fontsize="small")
     return fig
