@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from qrnn_core import estimators, training
+from qrnn_core import estimators, figures, study, training
 from qrnn_core.estimators import SPSA, MethodSpec, register
 from qrnn_core.model import QRNN, QRNNConfig
 from qrnn_core.optimizers import GainSchedule, LayerOptimizer
@@ -222,11 +222,17 @@ def test_optimizers_follow_their_update_rules():
         adam.load_state_dict(sgd.state_dict())
 
 
-def test_registered_method_trains_and_is_offered(decaying, cache, tmp_path, capsys):
+def test_registered_method_trains_and_is_offered(decaying, cache, tmp_path):
     assert decaying in build_parser().format_help()
     result = quiet(TrainConfig(method=decaying, epochs=1, cache_dir=cache, **SMALL), tmp_path)
     assert result["epochs"][0]["circuit_evaluations"] == SMALL["n_train"] * 5
     assert torch.load(tmp_path / "checkpoint_last.pt", weights_only=False)["estimator"] == {"updates": 6}
+    run = study.run_from_folder(tmp_path, "decaying")
+    assert run.complete and run.method == decaying and run.label == "decaying"
+    fig = figures.compare_runs_figure([run])
+    training, validation = fig.axes
+    assert len(training.lines) == 1 and training.lines[0].get_color() == figures.method_color(decaying)
+    np.testing.assert_allclose(validation.lines[0].get_ydata(), run.epochs["val_rmse_mean"])
 
 
 def test_missing_checkpoint_fails_before_training(cache, tmp_path):
