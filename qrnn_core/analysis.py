@@ -622,7 +622,8 @@ def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({"run": part["label"].iloc[0], "method": part["method"].iloc[0], "shots per step": last["shots"],
                      "epochs": int(last["epoch"]), "sequence evaluations": int(last["evaluations"]),
                      "shots consumed": last["shots_consumed"], "best validation mean RMSE": best["rmse_mean"],
-                     "evaluations to the best epoch": int(best["evaluations"])})  # fmt: skip
+                     "best epoch": int(best["epoch"]), "evaluations to the best epoch": int(best["evaluations"]),
+                     "shots to the best epoch": best["shots_consumed"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,47 @@
+"""The closing pages' findings: computed from the chapters' CSVs, with known answers on constructed tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from qrnn_core import findings, study
+from qrnn_core.files import write_csv
+
+
+def _baselines(qrnn_rmse: float) -> pd.DataFrame:
+    rows = [("QRNN, SPSA", "qrnn", 144, qrnn_rmse), ("GRU, parameter-matched", "classical", 140, 0.05),
+            ("MLP, best found", "classical", 900, 0.03), ("ESN", "classical", 100, 0.5)]  # fmt: skip
+    return pd.DataFrame([{"model": m, "kind": k, "parameters": p, "rmse_y": r, "rmse_z": r, "rmse_mean": r,
+                          "train_time_s": 1.0} for m, k, p, r in rows])  # fmt: skip
+
+
+def test_baseline_findings_say_who_wins():
+    lines = findings.baseline_findings(_baselines(0.12))
+    assert "the QRNN **loses**" in lines[0] and "MLP, best found" in lines[0]
+    assert "2 of 3 classical models beat the best QRNN" in lines[1]
+    assert "GRU, parameter-matched (140 parameters, 0.0500): it beats the QRNN" in lines[3]
+    assert "the QRNN **wins**" in findings.baseline_findings(_baselines(0.01))[0]
+    assert findings.baseline_findings(None) == [findings.missing(findings.BASELINES)]
+
+
+def test_trajectory_findings_place_the_papers_best_and_compare_with_seeds():
+    reported = study.paper_reported()
+    best = findings.paper_best(reported)
+    assert 0.1 < best["spsa"] < best["fdsa"] < 0.13
+    values = [best["spsa"] - 0.01, best["spsa"] + 0.01, best["spsa"] + 0.02, best["spsa"] + 0.03]
+    trajectories = pd.DataFrame({"trajectory": range(4), "model": "QRNN (SPSA)", "best_epoch": 2, "rmse_y": values,
+                                 "rmse_z": values, "rmse_mean": values})  # fmt: skip
+    seeds = pd.DataFrame([{"variant": "S", "method": "spsa", "shots": 1024, "seed": seed, "epoch": epoch, "n_train": 5,
+                           "rmse_y": v, "rmse_z": v, "rmse_mean": v}
+                          for seed, last in enumerate([0.2, 0.21]) for epoch, v in enumerate([0.3, last])])  # fmt: skip
+    lines = findings.trajectory_findings(trajectories, seeds, reported)
+    assert "over 4 trajectories" in lines[1] and "SPSA best is lower than 75% of them" in lines[1]
+    sd_ratio = pd.Series(values).std() / pd.Series([0.2, 0.21]).std()
+    assert f"{sd_ratio:.2g}x the SD across training seeds of SPSA" in lines[1]
+
+
+def test_conclusion_reads_the_chapters_data(tmp_path):
+    (tmp_path / "configs" / "smoke").mkdir(parents=True)
+    assert "wrote no `seeds.csv`" in findings.conclusion_points("smoke", tmp_path)[1]
+    write_csv(findings.data_path("smoke", findings.BASELINES, tmp_path), _baselines(0.12))
+    assert "the QRNN **loses**" in findings.conclusion_points("smoke", tmp_path)[0]
