@@ -308,6 +308,10 @@ class MethodSpec:
         return f"{self.label} ({', '.join(used)})" if used else self.label
 
 
+def _spsa_evaluations(options: EstimatorOptions, n_params: int, steps: int) -> int:
+    return 2 * options.spsa_samples + 1
+
+
 def _param_shift_evaluations(options: EstimatorOptions, n_params: int, steps: int) -> int:
     return steps * sum(len(SHIFT_RULES[g.kind]) for g in step_gates(options.n_qubits)) + 1
 
@@ -343,8 +347,7 @@ def method_label(name: str) -> str:
     return method_spec(name).label
 
 
-register(MethodSpec("spsa", "SPSA", SPSA.from_options, True, lambda o, n, t: 2 * o.spsa_samples + 1,
-                    ("epsilon", "spsa_samples")))
+register(MethodSpec("spsa", "SPSA", SPSA.from_options, True, _spsa_evaluations, ("epsilon", "spsa_samples")))
 register(MethodSpec("fdsa", "FDSA", FDSA.from_options, False, lambda o, n, t: 2 * n + 1, ("epsilon",)))
 register(MethodSpec("param-shift", "parameter-shift", ParameterShift.from_options, False, _param_shift_evaluations))
 register(MethodSpec("exact", "exact gradient", None, False, 1))

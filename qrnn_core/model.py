@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .circuit import angles_per_step, check_n_qubits
 from .checks import check_choice, check_int
+from .circuit import angles_per_step, check_n_qubits
 from .estimators import EstimatorOptions, Plan, input_angles, method_spec
 from .simulate import check_backend, check_shots, simulate, torch_device
 
@@ -75,7 +75,7 @@ class _EstimatedLayer(torch.autograd.Function):
     """Quantum layer whose backward pass uses a planned estimator instead of autograd."""
 
     @staticmethod
-    def forward(ctx, weight, bias, features, model: "QRNN"):  # noqa: D102
+    def forward(ctx, weight, bias, features, model: QRNN):
         angles = input_angles(weight, bias, features)
         plan = model.estimator.plan(weight, bias, features, model.generator)
         probs = model.evaluate(torch.cat([angles.unsqueeze(0), plan.angles]).flatten(0, 1))
@@ -85,7 +85,7 @@ class _EstimatedLayer(torch.autograd.Function):
         return probs[0]
 
     @staticmethod
-    def backward(ctx, g):  # noqa: D102
+    def backward(ctx, g):
         plan: Plan = ctx.plan
         d_weight, d_bias = plan.combine(ctx.points, g)
         return d_weight, d_bias, None, None

@@ -68,9 +68,7 @@ class LayerOptimizer:
     update), the forward and backward pass, then :meth:`step`.
     """
 
-    def __init__(
-        self, model: QRNN, name: str, lr_input: float, lr_output: float, gains: GainSchedule | None = None
-    ):
+    def __init__(self, model: QRNN, name: str, lr_input: float, lr_output: float, gains: GainSchedule | None = None):
         self.name = check_optimizer(name, model.config.method)
         self.lrs = (check_positive("lr_input", lr_input), check_positive("lr_output", lr_output))
         self.model = model

@@ -12,10 +12,10 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -75,8 +75,9 @@ class TrainConfig:
     washout: int = _opt("first steps of each sequence left out of the loss", 5)
     seed: int = _opt("seed of the initialisation, estimator directions, shots and shuffling", 1920)
     cache_dir: str | None = _opt("directory of the Lorenz data cache (None: no cache)", str(DEFAULT_CACHE))
-    data_path: str | None = _opt("a series of one's own, .npy or .csv (None: the generated Lorenz series)", None,
-                                 aliases=("--data",))  # fmt: skip
+    data_path: str | None = _opt(
+        "a series of one's own, .npy or .csv (None: the generated Lorenz series)", None, aliases=("--data",)
+    )
     columns: str = _opt("columns of the data file: input, target 1, target 2", "0,1,2")
     scale: str = _opt("minmax (each column to [0, 1] over the whole series) or none", "minmax")
     data_seed: int | None = _opt("seed of the Lorenz initial condition (None: the default trajectory, 1920)", None)
@@ -116,8 +117,14 @@ class TrainConfig:
     def data_config(self) -> LorenzConfig:
         """The Lorenz task's parameters (the paper's, with this run's sequence and context length)."""
         extra = {} if self.data_seed is None else {"data_seed": self.data_seed}
-        return LorenzConfig(seq_len=self.seq_len, context_length=self.context_length, data_path=self.data_path,
-                            columns=self.columns, scale=self.scale, **extra)  # fmt: skip
+        return LorenzConfig(
+            seq_len=self.seq_len,
+            context_length=self.context_length,
+            data_path=self.data_path,
+            columns=self.columns,
+            scale=self.scale,
+            **extra,
+        )
 
     @property
     def uses_cuda(self) -> bool:
@@ -129,7 +136,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         """Build from a dictionary; unknown keys are an error."""
         unknown = sorted(set(values) - {f.name for f in fields(cls)})
         if unknown:
@@ -156,7 +163,8 @@ class RunRecord:
 
 def provenance(config: TrainConfig) -> dict:
     """Config, seed, package versions, lock hash, git commit and device of a run (see ``qrnn_core.provenance``)."""
-    data = {"source": config.data_config().source(), "sha256": None if config.data_path is None else file_sha256(config.data_path)}
+    sha256 = None if config.data_path is None else file_sha256(config.data_path)
+    data = {"source": config.data_config().source(), "sha256": sha256}
     return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | {"data": data}
 
 
@@ -478,7 +486,7 @@ class DeviceUnavailableError(RuntimeError):
 
 
 def run_or_skip(config: TrainConfig, out_dir: str | Path, skip_unavailable: bool = False, **kwargs) -> dict:
-    """Train; a run that asks for CUDA on a machine without it raises, or with ``skip_unavailable`` writes a skipped result.
+    """Train; a run that asks for CUDA on a machine without it raises, or with ``skip_unavailable`` is recorded skipped.
 
     The device is checked before anything else (before the "folder already holds a complete
     run" check), so the real reason is what the user sees.
@@ -546,8 +554,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", default=None, help="checkpoint to continue from (e.g. runs/x/checkpoint_last.pt)")
     parser.add_argument("--overwrite", action="store_true", help="replace a complete run already in --out")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.add_argument("--skip-unavailable", action="store_true",
-                        help="on a machine without the requested device (CUDA), write a skipped result instead of failing")
+    parser.add_argument(
+        "--skip-unavailable",
+        action="store_true",
+        help="on a machine without the requested device (CUDA), write a skipped result instead of failing",
+    )
     return parser
 
 
@@ -560,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = TrainConfig(**args)
         out = out or f"runs/{config.method}-{config.backend}-{datetime.now():%Y%m%d-%H%M%S}"
-        result = run_or_skip(config, out, skip_unavailable, resume=resume, progress=not no_progress, overwrite=overwrite)
+        options = {"resume": resume, "progress": not no_progress, "overwrite": overwrite}
+        result = run_or_skip(config, out, skip_unavailable, **options)
     except (ValueError, FileNotFoundError, FileExistsError, DeviceUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -47,8 +47,14 @@ class DecayingSPSA(SPSA):
 def decaying(monkeypatch) -> str:
     """Register ``decaying-spsa`` in a private copy of the registry (gone after the test)."""
     monkeypatch.setattr(estimators, "REGISTRY", dict(estimators.REGISTRY))
-    spec = MethodSpec("decaying-spsa", "SPSA, decaying perturbation", DecayingSPSA.from_options, True,
-                      lambda o, n, t: 2 * o.spsa_samples + 1, ("epsilon", "spsa_samples"))
+    spec = MethodSpec(
+        "decaying-spsa",
+        "SPSA, decaying perturbation",
+        DecayingSPSA.from_options,
+        True,
+        lambda o, n, t: 2 * o.spsa_samples + 1,
+        ("epsilon", "spsa_samples"),
+    )
     return register(spec).name
 
 
