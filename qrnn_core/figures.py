@@ -67,6 +67,18 @@ def limits_of(values: np.ndarray, margin: float = 0.1) -> tuple[float, float]:
     return low - pad, high + pad
 
 
+def prediction_limits(truth: np.ndarray, prediction: np.ndarray, quantile: float = 0.01) -> tuple[float, float]:
+    """Axis limits for predictions against the truth: the truth's range and the prediction's central range.
+
+    Prediction values outside its ``quantile``..``1 - quantile`` range (e.g. one transient while
+    the recurrent memory fills) do not stretch the axis; they are clipped.
+    """
+    prediction = np.asarray(prediction, dtype=float)
+    finite = prediction[np.isfinite(prediction)]
+    central = finite[(finite >= np.quantile(finite, quantile)) & (finite <= np.quantile(finite, 1 - quantile))] if len(finite) else finite
+    return limits_of(np.concatenate([np.asarray(truth, dtype=float), central]))
+
+
 def use_style() -> None:
     """The study's plot style."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
@@ -148,8 +160,8 @@ def accuracy_figure(spsa: StudyRun, fdsa: StudyRun, reported: dict, block: int =
 def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) -> None:
     """A run's best-epoch validation predictions of y and z (one axis each) against the truth.
 
-    The y axis spans the truth's range (plus a margin): a prediction that leaves it (e.g. a
-    transient while the recurrent memory fills) is clipped rather than flattening the rest.
+    The y axis spans the truth's range and the prediction's central 98 % (plus a margin): a
+    transient (e.g. while the recurrent memory fills) is clipped rather than flattening the rest.
     """
     if not run.complete:
         for ax in axes:
@@ -161,11 +173,11 @@ def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) 
     for k, (ax, name) in enumerate(zip(axes, TARGETS)):
         ax.plot(pred["val_targets"][:n, k], color=METHOD_COLORS["ground truth"], lw=1.2, label="ground truth")
         ax.plot(pred["val_pred_best"][:n, k], lw=1.0, color=method_color(run.method), label=f"prediction (epoch {best})")
-        ax.set_ylim(*limits_of(pred["val_targets"][:n, k]))
+        ax.set_ylim(*prediction_limits(pred["val_targets"][:n, k], pred["val_pred_best"][:n, k]))
         ax.set_xlabel(STEP_AXIS)
         ax.set_ylabel(f"{name} (scaled units)")
         ax.set_title(f"{run.label}: {name}")
-        ax.legend(fontsize="small", loc="upper right")
+        ax.legend(fontsize="small", loc="best")
 
 
 def predictions_figure(runs: list[StudyRun], steps: int | None = None) -> Figure:

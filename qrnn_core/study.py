@@ -295,12 +295,12 @@ def reported_validation(reported: dict, method: str) -> pd.DataFrame | None:
 
 
 def validation_table(run: StudyRun, reported: dict) -> pd.DataFrame:
-    """Per-epoch validation RMSE of a run beside the paper's reported mean for its method."""
+    """Per-epoch validation RMSE of a run beside the paper's reported mean for its method, at the run's epochs."""
     table = run.epochs.set_index("epoch")[["val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse"]]
     table.columns = ["y (measured)", "z (measured)", "mean (measured)", "training RMSE (measured)"]
     paper = reported_validation(reported, run.method)
     if paper is not None:
-        table = table.join(paper.set_index("epoch")["val_rmse_mean"].rename("mean (reported by the paper)"), how="outer")
+        table = table.join(paper.set_index("epoch")["val_rmse_mean"].rename("mean (reported by the paper)"), how="left")
     table.index.name = "epoch"
     return table
 
