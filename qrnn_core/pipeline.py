@@ -120,8 +120,9 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
         params, depends_on, inputs, alone = settings[chapter]
         for dep in depends_on:
             add(dep, (*seen, chapter))
-        if alone:  # after every other task, and after earlier exclusive chapters
-            deps = (*run_names, *(f"chapters/{c}" for c in shared), *(f"chapters/{c}" for c in exclusive[: exclusive.index(chapter)]))
+        if alone:  # after every other task, and after the exclusive chapters placed before it (its depends_on among them)
+            earlier = [name for name, task in tasks.items() if task.exclusive]
+            deps = (*run_names, *(f"chapters/{c}" for c in shared), *earlier)
         else:
             deps = (*run_names, *(f"chapters/{c}" for c in depends_on))
         params_file = f"{build}/params/chapters/{chapter}.yaml"
@@ -432,8 +433,12 @@ def plan_report(profile: str, workers: int, root: str | Path | None = None, benc
     bench = json.loads(path.read_text())
     rows = project_runs(plan, bench)
     width = max(len(row["run"]) for row in rows)
+    device = bench.get("provenance", {}).get("device") or bench.get("machine") or {}
+    load = device.get("load_average")
     lines = [f"profile {profile}: {len(rows)} training runs, projected from {path.relative_to(root) if path.is_relative_to(root) else path} "
-             f"({bench['machine'].get('cpu', 'unknown CPU')}, {bench['config'].get('threads', 1)} thread(s) per process)",
+             f"({device.get('cpu', 'unknown CPU')}, {bench['config'].get('threads', 1)} thread(s) per process, "
+             f"{bench['config'].get('repeats', '?')} timed update(s) per method"
+             + (f", load average {load[0]:.1f} when it started)" if load else ")"),
              f"{'run':{width}s}  {'method':11s} {'path':11s} {'updates':>8s}  projected"]  # fmt: skip
     for row in rows:
         time_text = _duration(row["seconds"]) if row["seconds"] is not None else "-"

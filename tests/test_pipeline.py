@@ -149,6 +149,14 @@ def test_plan_orders_runs_chapters_and_the_exclusive_chapter_last(tmp_path):
     assert {"build/smoke/params/train/seeds-spsa-s1.yaml", "notebooks/train.ipynb"} <= set(run.inputs)
 
 
+def test_exclusive_chapters_run_one_after_another_in_dependency_order(tmp_path):
+    chapters = {"accuracy": {}, "alpha": {"exclusive": True, "depends_on": ["runtime", "accuracy"]}, "runtime": {"exclusive": True}}
+    plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, chapters))
+    assert [task.name for task in plan][-3:] == ["chapters/accuracy", "chapters/runtime", "chapters/alpha"]
+    assert plan[-1].deps == (*RUNS, "chapters/accuracy", "chapters/runtime")
+    assert "chapters/alpha" not in plan[-2].deps
+
+
 @pytest.mark.parametrize(
     "chapters, message",
     [
@@ -233,7 +241,7 @@ def test_makespan_puts_the_longest_run_first_and_never_goes_below_it():
 
 BENCH = {
     "config": {"shots": 1024, "threads": 1},
-    "machine": {"cpu": "test CPU"},
+    "provenance": {"device": {"cpu": "test CPU", "load_average": [0.5, 0.5, 0.5]}},
     "updates": [{"path": "torch-shots", "method": "spsa", "status": "measured", "median_s": 0.5},
                 {"path": "torch", "method": "exact", "status": "measured", "median_s": 0.25},
                 {"path": "torch-cuda", "method": "spsa", "status": "not available", "reason": "no CUDA device"}],
@@ -276,6 +284,7 @@ def chapter_notebook(after: str | None) -> nbformat.NotebookNode:
     notebook.cells = [nbformat.v4.new_markdown_cell("# Tiny"), nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
                       nbformat.v4.new_code_cell(TINY_CHAPTER.format(after=after))]  # fmt: skip
     notebook.cells[1].metadata["tags"] = ["parameters"]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
 
 
@@ -289,8 +298,6 @@ def smoke_tree(tmp_path_factory, name: str) -> Path:
             (tree / file).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / file, tree / file)
     (tree / ".venv").symlink_to(ROOT / ".venv")
-    stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
-    os.utime(tree / "pyproject.toml", (stamp - 1, stamp - 1))  # the installed venv is current: never reinstall
     configs = tree / "configs" / "smoke"
     shutil.rmtree(configs / "sweeps", ignore_errors=True)
     for path in [*configs.glob("*.yaml"), *configs.glob("train/*.yaml")]:
@@ -304,9 +311,11 @@ def smoke_tree(tmp_path_factory, name: str) -> Path:
 
 
 def command(tree: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``make runs PROFILE=smoke ARGS`` in ``tree``; the shared venv counts as installed (``-o``: never reinstalled)."""
     env = os.environ | {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
     env.pop("DASK_SCHEDULER", None)
-    return subprocess.run(list(args), cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(["make", "-o", ".venv/.installed", "runs", "PROFILE=smoke", *args], cwd=tree, env=env,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
 def outputs(tree: Path) -> dict[str, float]:
@@ -318,7 +327,7 @@ def outputs(tree: Path) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def make_tree(tmp_path_factory) -> Path:
     tree = smoke_tree(tmp_path_factory, "make")
-    done = command(tree, "make", "runs", "PROFILE=smoke", "-j2")
+    done = command(tree, "-j2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return tree
 
@@ -326,7 +335,7 @@ def make_tree(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def dask_tree(tmp_path_factory) -> Path:
     tree = smoke_tree(tmp_path_factory, "dask")
-    done = command(tree, "make", "runs", "PROFILE=smoke", "EXECUTOR=dask", "WORKERS=2")
+    done = command(tree, "EXECUTOR=dask", "WORKERS=2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "4 task(s) done, 0 failed" in done.stdout, done.stdout
     return tree
@@ -361,7 +370,7 @@ def test_dask_run_folders_equal_makes(make_tree, dask_tree):
 def test_a_second_invocation_reruns_nothing(make_tree, dask_tree):
     for tree, args in ((make_tree, ()), (dask_tree, ("EXECUTOR=dask", "WORKERS=2"))):
         before = outputs(tree)
-        done = command(tree, "make", "runs", "PROFILE=smoke", *args)
+        done = command(tree, *args)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "papermill" not in done.stdout and outputs(tree) == before
     assert "4 of 4 tasks up to date, 0 to run" in done.stdout
@@ -377,7 +386,7 @@ def test_an_existing_scheduler_runs_what_is_out_of_date(dask_tree):
     try:
         before = outputs(dask_tree)
         (dask_tree / "build" / "smoke" / "train" / "exact-cpu.ipynb").unlink()
-        done = command(dask_tree, "make", "runs", "PROFILE=smoke", "EXECUTOR=dask", f"DASK_SCHEDULER=tcp://127.0.0.1:{port}")
+        done = command(dask_tree, "EXECUTOR=dask", f"DASK_SCHEDULER=tcp://127.0.0.1:{port}")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "1 of 4 tasks up to date, 3 to run" in done.stdout and "3 task(s) done, 0 failed" in done.stdout
         after = outputs(dask_tree)
@@ -395,7 +404,7 @@ def test_a_failing_run_fails_alone_and_is_reported(dask_tree):
     configs = dask_tree / "configs" / "smoke" / "train"
     (configs / "broken.yaml").write_text("run_label: broken\nmethod: exact\nepochs: -1\n")
     (configs / "exact-s7.yaml").write_text((configs / "exact-cpu.yaml").read_text().replace("seed: 1920", "seed: 7"))
-    done = command(dask_tree, "make", "runs", "PROFILE=smoke", "EXECUTOR=dask", "WORKERS=2")
+    done = command(dask_tree, "EXECUTOR=dask", "WORKERS=2")
     assert done.returncode != 0
     assert "FAILED notebooks/train.ipynb [train/broken]" in done.stderr + done.stdout
     assert "epochs must be an integer >= 0, got -1" in done.stderr + done.stdout
