@@ -331,8 +331,8 @@ def evaluation_counts(n_qubits: int, seq_len: int, methods: list[EstimatorSettin
 
 # The columns of build/<profile>/data/shots_and_seeds/seeds.csv (shots 0 = exact distributions).
 SEED_COLUMNS = ["variant", "method", "shots", "seed", "epoch", "n_train", "rmse_y", "rmse_z", "rmse_mean"]
-# Training parameters that must agree for a profile's main run to count as one more seed of a sweep variant.
-VARIANT_KEYS = ("method", "shots", "lr", "n_train", "val_length", "backend", "device", "epsilon", "spsa_samples")
+# Training settings a profile's main run may differ in and still count as one more seed of a sweep variant.
+SEED_FREE_KEYS = ("seed", "epochs", "cache_dir")
 
 
 def _run_rows(run: StudyRun, variant: str, epochs: int) -> list[dict]:
@@ -345,11 +345,17 @@ def _run_rows(run: StudyRun, variant: str, epochs: int) -> list[dict]:
              "rmse_mean": row.val_rmse_mean, "run": run.name} for row in table.itertuples()]  # fmt: skip
 
 
+def _variant_key(run: StudyRun) -> dict:
+    """A complete run's training configuration without the settings a seed variant leaves free."""
+    return {k: v for k, v in run.record.result["config"].items() if k not in SEED_FREE_KEYS}
+
+
 def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = True) -> pd.DataFrame:
     """Per-epoch validation RMSE of every complete run of ``sweep``, one row per run and epoch (0 = untrained).
 
     A variant is a sweep case (its ``run_label``). With ``include_main``, a complete run
-    of the profile outside any sweep whose :data:`VARIANT_KEYS` match a variant's, whose
+    of the profile outside any sweep whose training configuration equals a variant's but
+    for :data:`SEED_FREE_KEYS`, whose
     seed is not yet among it and which ran at least as many epochs, counts as one more
     seed of that variant, cut to the variant's epochs (training is deterministic epoch by
     epoch, so its first epochs are what the shorter run gives). Columns: :data:`SEED_COLUMNS`
@@ -358,7 +364,7 @@ def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = 
     members = [run for run in runs if run.params.get("sweep") == sweep and run.complete]
     variants: dict[str, dict] = {}
     for run in members:
-        variants.setdefault(run.label, {"key": tuple(run.params.get(k) for k in VARIANT_KEYS), "epochs": run.params["epochs"],
+        variants.setdefault(run.label, {"key": _variant_key(run), "epochs": run.params["epochs"],
                                         "runs": []})["runs"].append(run)  # fmt: skip
     rows = []
     for variant, spec in variants.items():
@@ -368,9 +374,8 @@ def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = 
         if not include_main:
             continue
         for run in runs:
-            key = tuple(run.params.get(k) for k in VARIANT_KEYS)
-            if ("sweep" not in run.params and run.complete and key == spec["key"] and run.params["seed"] not in seeds
-                    and run.params["epochs"] >= spec["epochs"]):  # fmt: skip
+            if ("sweep" not in run.params and run.complete and _variant_key(run) == spec["key"]
+                    and run.params["seed"] not in seeds and run.params["epochs"] >= spec["epochs"]):  # fmt: skip
                 seeds.add(run.params["seed"])
                 rows += _run_rows(run, variant, spec["epochs"])
     return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "run"])

@@ -130,7 +130,7 @@ def test_paper_claims_on_constructed_histories():
 
 def _run(name: str, params: dict, curve: list[float], evaluations: int = 10) -> study.StudyRun:
     config = {"method": params["method"], "shots": params.get("shots"), "seed": params["seed"], "n_train": params.get("n_train"),
-              "batch_size": 1, "seq_len": 20}  # fmt: skip
+              "batch_size": 1, "seq_len": 20, "lr": params.get("lr"), "epochs": params.get("epochs")}  # fmt: skip
     epochs = [{"epoch": e, "val_rmse_y": v, "val_rmse_z": v, "val_rmse_mean": v, "train_rmse": v,
                "circuit_evaluations": evaluations} for e, v in enumerate(curve[1:], start=1)]  # fmt: skip
     result = {"status": "complete", "config": config, "epochs": epochs,
