@@ -90,6 +90,11 @@ class GradientEstimator:
 
     state_attributes: tuple[str, ...] = ()
 
+    @classmethod
+    def from_options(cls, options: EstimatorOptions) -> GradientEstimator:
+        """The estimator for a model's :class:`EstimatorOptions`; this default uses none of them."""
+        return cls()
+
     def plan(
         self, weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor, generator: torch.Generator
     ) -> Plan:
