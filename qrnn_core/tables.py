@@ -75,7 +75,7 @@ def is_missing(value: object) -> bool:
 
 
 def format_number(value: float, significant: int = SIGNIFICANT) -> str:
-    """``value`` with ``significant`` digits: fixed notation from 0.001 to a million, else scientific."""
+    """``value`` to ``significant`` digits (trailing zeros dropped): fixed notation from 0.001 to a million, else scientific."""
     if not math.isfinite(value):
         return MISSING if math.isnan(value) else ("∞" if value > 0 else "−∞")
     if value == 0:
@@ -83,8 +83,14 @@ def format_number(value: float, significant: int = SIGNIFICANT) -> str:
     magnitude = math.floor(math.log10(abs(value)))
     if -3 <= magnitude < 6:
         decimals = max(0, significant - 1 - magnitude)
-        return f"{value:.{decimals}f}"
-    return f"{value:.{significant - 1}e}"
+        return _strip_zeros(f"{value:.{decimals}f}")
+    mantissa, exponent = f"{value:.{significant - 1}e}".split("e")
+    return f"{_strip_zeros(mantissa)}e{exponent}"
+
+
+def _strip_zeros(text: str) -> str:
+    """``0.007000`` -> ``0.007``, ``12.50`` -> ``12.5``, ``3.000`` -> ``3``."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_value(value: object, fmt: Format | None = None, integral: bool = False) -> str:

@@ -19,8 +19,12 @@ def test_numbers_integers_and_missing_values_are_readable():
     table = pd.DataFrame({"updates": [5.0, np.nan, 12.0], "median_s": [0.123456, 12345.678, 2.5e-7],
                           "status": ["measured", None, "not run here (no CUDA device)"]})  # fmt: skip
     html = tables.render_table(table)
-    assert cells(html) == ["5", "0.1235", "measured", "—", "12346", "—", "12", "2.500e-07", "not run here (no CUDA device)"]
+    assert cells(html) == ["5", "0.1235", "measured", "—", "12346", "—", "12", "2.5e-07", "not run here (no CUDA device)"]
     assert "<th" in html and "median (s)" in html and "nan" not in html.lower()
+
+
+def test_numbers_drop_trailing_zeros():
+    assert [tables.format_number(v) for v in (0.007, 0.25, 3.0, 1384.0, 0.1)] == ["0.007", "0.25", "3", "1384", "0.1"]
 
 
 def test_empty_rows_are_dropped_and_a_named_index_becomes_a_column():
