@@ -10,12 +10,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 PYTEST_ARGS ?=
+# The pinned environment: `make lock` writes LOCK (every dependency but torch, with hashes) and
+# environment.yml from pyproject.toml; `make setup` installs exactly LOCK, then the CPU build of
+# torch that pyproject.toml pins (pip takes it from the machine's wheel folder where there is one).
+LOCK := requirements.lock
+LOCK_TOOLS := .lock-tools
+TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: setup test bench book runs plan clean distclean help
+.PHONY: setup lock test test-fast bench book runs plan clean distclean help
 
 help:
 	@echo "make setup   create .venv and install the package with its dependencies"
+	@echo "make lock    re-resolve pyproject.toml into $(LOCK) and environment.yml (after changing dependencies)"
 	@echo "make test    run the test suite (installs first)"
+	@echo "make test-fast  the tests without the slow end-to-end and browser ones"
 	@echo "make book    run the study (PROFILE=smoke|quick|paper, default quick) and build the book"
 	@echo "make runs    only execute the notebooks of PROFILE into build/PROFILE/"
 	@echo "            EXECUTOR=make (default, make -j) or EXECUTOR=dask [DASK_SCHEDULER=tcp://host:port] [WORKERS=N]"
@@ -25,15 +33,31 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps $(TORCH)
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run 'make lock'" >&2; exit 1; }
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(STAMP)
 
+# pip-compile (pip-tools, in its own venv) resolves with pip's own configuration, so torch's
+# dependencies are those of the CPU wheel pip installs; torch itself is left out of the lock.
+lock:
+	test -d $(LOCK_TOOLS) || $(PYTHON) -m venv $(LOCK_TOOLS)
+	$(LOCK_TOOLS)/bin/pip install --quiet pip-tools==7.6.2
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --strip-extras \
+		--extra dev --unsafe-package torch --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
+	$(PYTHON) tools/environment_from_lock.py $(LOCK) environment.yml
+
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast suite for development; `make test` (and CI) run everything.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- the study (docs/CONTRIBUTING.md, "The study pipeline")
 # qrnn_core/pipeline.py builds the plan of PROFILE from configs/PROFILE/ (training runs, sweeps expanded,
@@ -91,4 +115,4 @@ clean:
 	rm -rf build book/_build book/generated
 
 distclean: clean
-	rm -rf $(VENV) data_cache runs
+	rm -rf $(VENV) $(LOCK_TOOLS) data_cache runs
