@@ -25,6 +25,7 @@ best held-out choice of all):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -133,10 +134,17 @@ def split(data: LorenzData, holdout: float) -> Split:
     in_fit, in_tail = starts + seq_len + h <= cut, starts >= cut
     x_train, y_train = data.train_inputs[..., -1].astype(float), data.train_targets.astype(float)
     return Split(
-        series[fit, 0], series[fit + h, 1:], series[tail, 0], series[tail + h, 1:],
-        data.val_inputs[0, :, -1].astype(float), data.val_targets[0].astype(float),
-        x_train[in_fit], y_train[in_fit], x_train[in_tail], y_train[in_tail],
-    )  # fmt: skip
+        series[fit, 0],
+        series[fit + h, 1:],
+        series[tail, 0],
+        series[tail + h, 1:],
+        data.val_inputs[0, :, -1].astype(float),
+        data.val_targets[0].astype(float),
+        x_train[in_fit],
+        y_train[in_fit],
+        x_train[in_tail],
+        y_train[in_tail],
+    )
 
 
 def rmse_scores(pred: np.ndarray, target: np.ndarray) -> dict[str, float]:
@@ -166,7 +174,7 @@ def lagged(x: np.ndarray, lags: int) -> np.ndarray:
 class LinearRegression:
     """Ordinary least squares with an intercept: features (n, f) -> targets (n, k)."""
 
-    def fit(self, features: np.ndarray, targets: np.ndarray) -> "LinearRegression":
+    def fit(self, features: np.ndarray, targets: np.ndarray) -> LinearRegression:
         design = np.column_stack([features, np.ones(len(features))])
         self.coef, *_ = np.linalg.lstsq(design, targets, rcond=None)
         return self
@@ -182,6 +190,7 @@ class LinearRegression:
 def _one_thread(fn):
     """Run ``fn`` on one torch thread (tiny matrices: more threads only add overhead)."""
 
+    @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
@@ -190,7 +199,6 @@ def _one_thread(fn):
         finally:
             torch.set_num_threads(threads)
 
-    wrapped.__doc__, wrapped.__name__ = fn.__doc__, fn.__name__
     return wrapped
 
 
@@ -206,9 +214,15 @@ def matched_width(window: int, target: int = QRNN_PARAMETERS) -> int:
 
 @_one_thread
 def train_mlp(
-    features: np.ndarray, targets: np.ndarray, held_features: np.ndarray, held_targets: np.ndarray, width: int,
-    steps: int, lr: float, seed: int,
-) -> nn.Sequential:  # fmt: skip
+    features: np.ndarray,
+    targets: np.ndarray,
+    held_features: np.ndarray,
+    held_targets: np.ndarray,
+    width: int,
+    steps: int,
+    lr: float,
+    seed: int,
+) -> nn.Sequential:
     """Full-batch Adam on MSE; returns the weights of the lowest held-out loss (checked every 25 steps)."""
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(features.shape[1], width), nn.Tanh(), nn.Linear(width, targets.shape[1]))
@@ -260,9 +274,18 @@ def gru_parameters(hidden: int) -> int:
 
 @_one_thread
 def train_gru(
-    inputs: np.ndarray, targets: np.ndarray, held_inputs: np.ndarray, held_targets: np.ndarray, hidden: int,
-    max_epochs: int, patience: int, lr: float, batch_size: int, washout: int, seed: int,
-) -> tuple[GRURegressor, int]:  # fmt: skip
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    held_inputs: np.ndarray,
+    held_targets: np.ndarray,
+    hidden: int,
+    max_epochs: int,
+    patience: int,
+    lr: float,
+    batch_size: int,
+    washout: int,
+    seed: int,
+) -> tuple[GRURegressor, int]:
     """Adam on MSE over steps >= ``washout`` of windows (N, T) -> (N, T, 2), with early stopping.
 
     Stops after ``patience`` epochs without a lower held-out loss; returns the weights of the
@@ -271,7 +294,10 @@ def train_gru(
     torch.manual_seed(seed)
     model = GRURegressor(hidden)
     x, y = torch.as_tensor(inputs[..., None], dtype=torch.float32), torch.as_tensor(targets, dtype=torch.float32)
-    hx, hy = torch.as_tensor(held_inputs[..., None], dtype=torch.float32), torch.as_tensor(held_targets, dtype=torch.float32)
+    hx, hy = (
+        torch.as_tensor(held_inputs[..., None], dtype=torch.float32),
+        torch.as_tensor(held_targets, dtype=torch.float32),
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     shuffle = torch.Generator().manual_seed(seed)
     best, best_epoch, best_state = float("inf"), 0, {k: v.clone() for k, v in model.state_dict().items()}
@@ -321,7 +347,7 @@ class EchoStateNetwork:
             out[:, t] = h
         return out.reshape(*x.shape, -1)
 
-    def fit_readout(self, states: np.ndarray, targets: np.ndarray, ridge: float) -> "EchoStateNetwork":
+    def fit_readout(self, states: np.ndarray, targets: np.ndarray, ridge: float) -> EchoStateNetwork:
         """Ridge regression of targets (n, k) on states (n, units) with an intercept."""
         design = np.column_stack([states, np.ones(len(states))])
         gram = design.T @ design + ridge * len(states) * np.eye(design.shape[1])
@@ -385,16 +411,27 @@ def linear_candidates(s: Split, config: BaselineConfig, windows: tuple[int, ...]
 def mlp_candidates(s: Split, config: BaselineConfig, pairs: list[tuple[int, int]] | None = None) -> list[Candidate]:
     """MLPs on delay windows: every window at the width matching the QRNN's parameters and at each ``mlp_widths``."""
     if pairs is None:
-        pairs = sorted({(w, matched_width(w, config.target_parameters)) for w in config.windows}
-                       | set(itertools.product(config.windows, config.mlp_widths)))  # fmt: skip
+        pairs = sorted(
+            {(w, matched_width(w, config.target_parameters)) for w in config.windows}
+            | set(itertools.product(config.windows, config.mlp_widths))
+        )
     out = []
     for window, width in pairs:
         model, seconds = _timed(
-            train_mlp, lagged(s.x_fit, window), s.y_fit, lagged(s.x_tail, window), s.y_tail, width, config.mlp_steps,
-            config.mlp_lr, config.seed,
-        )  # fmt: skip
+            train_mlp,
+            lagged(s.x_fit, window),
+            s.y_fit,
+            lagged(s.x_tail, window),
+            s.y_tail,
+            width,
+            config.mlp_steps,
+            config.mlp_lr,
+            config.seed,
+        )
         held = _rmse(mlp_predict(model, lagged(s.x_tail, window)), s.y_tail)
-        out.append(Candidate("mlp", {"window": window, "width": width}, mlp_parameters(window, width), held, model, seconds))
+        out.append(
+            Candidate("mlp", {"window": window, "width": width}, mlp_parameters(window, width), held, model, seconds)
+        )
     return out
 
 
@@ -403,9 +440,19 @@ def gru_candidates(s: Split, config: BaselineConfig, widths: tuple[int, ...] | N
     out = []
     for width in widths or config.gru_widths:
         (model, epoch), seconds = _timed(
-            train_gru, s.windows_fit, s.window_targets_fit, s.windows_tail, s.window_targets_tail, width,
-            config.gru_max_epochs, config.gru_patience, config.gru_lr, config.gru_batch_size, config.washout, config.seed,
-        )  # fmt: skip
+            train_gru,
+            s.windows_fit,
+            s.window_targets_fit,
+            s.windows_tail,
+            s.window_targets_tail,
+            width,
+            config.gru_max_epochs,
+            config.gru_patience,
+            config.gru_lr,
+            config.gru_batch_size,
+            config.washout,
+            config.seed,
+        )
         held = _rmse(gru_predict(model, s.x_tail), s.y_tail)
         out.append(Candidate("gru", {"width": width, "epochs": epoch}, model.n_parameters, held, model, seconds))
     return out
@@ -418,8 +465,12 @@ def esn_candidates(s: Split, config: BaselineConfig, grid: list[dict] | None = N
     are dropped before the ridge fit. The tail is run from a zero state, as validation is.
     """
     if grid is None:
-        grid = [dict(zip(("units", "leak", "radius", "input_scale", "ridge"), values)) for values in itertools.product(
-            config.esn_units, config.esn_leaks, config.esn_radii, config.esn_input_scales, config.esn_ridges)]  # fmt: skip
+        grid = [
+            dict(zip(("units", "leak", "radius", "input_scale", "ridge"), values))
+            for values in itertools.product(
+                config.esn_units, config.esn_leaks, config.esn_radii, config.esn_input_scales, config.esn_ridges
+            )
+        ]
     out, reservoirs = [], {}
     for hyper in grid:
         key = (hyper["units"], hyper["radius"], hyper["input_scale"], hyper["leak"])
@@ -434,7 +485,9 @@ def esn_candidates(s: Split, config: BaselineConfig, grid: list[dict] | None = N
     return out
 
 
-def esn_window_contrast(data: LorenzData, hyper: dict, config: BaselineConfig, val_steps: int | None = None) -> dict[str, float]:
+def esn_window_contrast(
+    data: LorenzData, hyper: dict, config: BaselineConfig, val_steps: int | None = None
+) -> dict[str, float]:
     """Validation mean RMSE of one ESN configuration fit two ways: on its states driven through the
     fitting part of the pool in one go (as here), and on the 20-step training windows each started
     from a zero state with the QRNN's washout (as the earlier version of this chapter did).
@@ -448,7 +501,9 @@ def esn_window_contrast(data: LorenzData, hyper: dict, config: BaselineConfig, v
     esn.fit_readout(esn.states(s.x_fit)[config.esn_washout :], s.y_fit[config.esn_washout :], hyper["ridge"])
     in_one_go = _rmse(esn.readout_of(val_states), scored)
     windows = esn.states(s.windows_fit)[:, config.washout :]
-    esn.fit_readout(windows.reshape(-1, windows.shape[-1]), s.window_targets_fit[:, config.washout :].reshape(-1, 2), hyper["ridge"])
+    esn.fit_readout(
+        windows.reshape(-1, windows.shape[-1]), s.window_targets_fit[:, config.washout :].reshape(-1, 2), hyper["ridge"]
+    )
     return {"driven in one go": in_one_go, "on 20-step windows from zero": _rmse(esn.readout_of(val_states), scored)}
 
 
@@ -480,7 +535,10 @@ def describe(candidate: Candidate) -> str:
     if candidate.family == "gru":
         return f"width {h['width']}, early stop at epoch {h['epochs']}"
     if candidate.family == "esn":
-        return f"{h['units']} units, leak {h['leak']:g}, radius {h['radius']:g}, input scale {h['input_scale']:g}, ridge {h['ridge']:g}"
+        return (
+            f"{h['units']} units, leak {h['leak']:g}, radius {h['radius']:g}, "
+            f"input scale {h['input_scale']:g}, ridge {h['ridge']:g}"
+        )
     return ""
 
 
@@ -499,9 +557,11 @@ def fixed_grids(tuned: pd.DataFrame) -> dict[str, list]:
 
 
 def run_baselines(
-    data: LorenzData, config: BaselineConfig = BaselineConfig(), tuned: pd.DataFrame | None = None,
+    data: LorenzData,
+    config: BaselineConfig = BaselineConfig(),
+    tuned: pd.DataFrame | None = None,
     val_steps: int | None = None,
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:  # fmt: skip
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Tune every family on the held-out tail, then score its choices on the validation sequence.
 
     ``tuned``: the table of an earlier call (e.g. on another trajectory); its choices are
@@ -524,9 +584,20 @@ def run_baselines(
     seconds = time.perf_counter() - start
     preds["mean"] = np.broadcast_to(mean, s.y_val.shape)
     held = _rmse(np.broadcast_to(mean, s.y_tail.shape), s.y_tail)
-    rows.append({"model": "mean", "family": "mean", "choice": MATCHED + " and " + BEST, "hyperparameters": "", "hyper": {},
-                 "parameters": 2, "held_out_rmse": held, **rmse_scores(preds["mean"][scored], s.y_val[scored]), "train_time_s": seconds,
-                 "tuning_time_s": seconds})  # fmt: skip
+    rows.append(
+        {
+            "model": "mean",
+            "family": "mean",
+            "choice": MATCHED + " and " + BEST,
+            "hyperparameters": "",
+            "hyper": {},
+            "parameters": 2,
+            "held_out_rmse": held,
+            **rmse_scores(preds["mean"][scored], s.y_val[scored]),
+            "train_time_s": seconds,
+            "tuning_time_s": seconds,
+        }
+    )
     searches = {
         "linear": lambda g: linear_candidates(s, config, tuple(h["window"] for h in g) if g else None),
         "mlp": lambda g: mlp_candidates(s, config, [(h["window"], h["width"]) for h in g] if g else None),
@@ -542,12 +613,20 @@ def run_baselines(
                 continue
             name = f"{family} ({candidate.parameters} parameters)"
             preds[name] = _predict(candidate, s.x_val)
-            rows.append({
-                "model": name, "family": family, "choice": MATCHED + " and " + BEST if same else choice,
-                "hyperparameters": describe(candidate), "hyper": candidate.hyper, "parameters": candidate.parameters,
-                "held_out_rmse": candidate.held_out, **rmse_scores(preds[name][scored], s.y_val[scored]),
-                "train_time_s": candidate.seconds, "tuning_time_s": seconds,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "model": name,
+                    "family": family,
+                    "choice": MATCHED + " and " + BEST if same else choice,
+                    "hyperparameters": describe(candidate),
+                    "hyper": candidate.hyper,
+                    "parameters": candidate.parameters,
+                    "held_out_rmse": candidate.held_out,
+                    **rmse_scores(preds[name][scored], s.y_val[scored]),
+                    "train_time_s": candidate.seconds,
+                    "tuning_time_s": seconds,
+                }
+            )
     return pd.DataFrame(rows), preds
 
 
@@ -568,21 +647,33 @@ def qrnn_rows(runs: list) -> pd.DataFrame:
             continue
         result = run.record.result
         best = min(result["epochs"], key=lambda e: e["val_rmse_mean"]) if result["epochs"] else None
-        scores = result["initial_validation"] if best is None else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
-        config = TrainConfig.from_dict({k: v for k, v in result["config"].items() if k in TrainConfig.__dataclass_fields__}
-                                       | {"device": "cpu"})  # fmt: skip
-        rows.append(row | scores | {
-            "parameters": sum(p.numel() for p in QRNN(config.model_config(), seed=0).parameters()),
-            "train_time_s": result["timings"]["total_s"],
-            "best epoch": 0 if best is None else best["epoch"],
-            "validation steps": len(run.record.predictions["val_targets"]) if run.record.predictions else None,
-            "status": "complete",
-        })  # fmt: skip
+        scores = (
+            result["initial_validation"]
+            if best is None
+            else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
+        )
+        config = TrainConfig.from_dict(
+            {k: v for k, v in result["config"].items() if k in TrainConfig.__dataclass_fields__} | {"device": "cpu"}
+        )
+        rows.append(
+            row
+            | scores
+            | {
+                "parameters": sum(p.numel() for p in QRNN(config.model_config(), seed=0).parameters()),
+                "train_time_s": result["timings"]["total_s"],
+                "best epoch": 0 if best is None else best["epoch"],
+                "validation steps": len(run.record.predictions["val_targets"]) if run.record.predictions else None,
+                "status": "complete",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def export_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The columns of ``baselines.csv``: model, kind (classical | qrnn), parameters, rmse_y, rmse_z, rmse_mean, train_time_s."""
+    """The columns of ``baselines.csv``.
+
+    model, kind (classical | qrnn), parameters, rmse_y, rmse_z, rmse_mean, train_time_s.
+    """
     out = table.assign(kind=np.where(table["family"] == "qrnn", "qrnn", "classical"))
     out["parameters"] = out["parameters"].astype("Int64")
     return out[["model", "kind", "parameters", "rmse_y", "rmse_z", "rmse_mean", "train_time_s"]]
@@ -601,7 +692,8 @@ def verdict(table: pd.DataFrame) -> str:
     matched_better = matched[matched["rmse_mean"] < q["rmse_mean"]]
     text = (
         f"The best QRNN ({q['model']}, {int(q['parameters'])} parameters) reaches a validation mean RMSE of "
-        f"{q['rmse_mean']:.4f}. The best classical model ({b['model']}, {b['hyperparameters'] or 'no hyper-parameters'}) "
+        f"{q['rmse_mean']:.4f}. The best classical model "
+        f"({b['model']}, {b['hyperparameters'] or 'no hyper-parameters'}) "
         f"reaches {b['rmse_mean']:.4f}"
     )
     if b["rmse_mean"] < q["rmse_mean"]:

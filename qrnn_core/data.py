@@ -108,7 +108,10 @@ def parse_columns(columns: object) -> tuple[int, int, int]:
     except (TypeError, ValueError):
         values = ()
     if len(values) != 3 or len(set(values)) != 3 or min(values) < 0:
-        raise ValueError(f"columns must be three distinct column indices >= 0 such as '0,1,2' (input, target, target), got {columns!r}")
+        raise ValueError(
+            "columns must be three distinct column indices >= 0 such as '0,1,2' (input, target, target), "
+            f"got {columns!r}"
+        )
     return values
 
 
@@ -129,7 +132,10 @@ def _read_table(path: Path) -> np.ndarray:
         except (OSError, ValueError) as error:
             raise ValueError(f"data file {str(path)!r} is not a readable .npy array: {error}") from error
         if array.ndim != 2:
-            raise ValueError(f"data file {str(path)!r} must hold a 2-D array (rows = time steps, columns = variables), got shape {array.shape}")
+            raise ValueError(
+                f"data file {str(path)!r} must hold a 2-D array (rows = time steps, columns = variables), "
+                f"got shape {array.shape}"
+            )
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) or np.iscomplexobj(array):
             raise ValueError(f"data file {str(path)!r} must hold real numbers, got dtype {array.dtype}")
         return array.astype(float)
@@ -175,14 +181,21 @@ def read_series(path: str | Path, columns: object = (0, 1, 2)) -> np.ndarray:
     table = _read_table(path)
     columns = parse_columns(columns)
     if table.shape[1] < 3:
-        raise ValueError(f"data file {str(path)!r} has {table.shape[1]} column(s); it needs at least 3 (input and two targets)")
+        raise ValueError(
+            f"data file {str(path)!r} has {table.shape[1]} column(s); it needs at least 3 (input and two targets)"
+        )
     if max(columns) >= table.shape[1]:
-        raise ValueError(f"columns {columns} name a column beyond the file's {table.shape[1]} (indices 0..{table.shape[1] - 1})")
+        raise ValueError(
+            f"columns {columns} name a column beyond the file's {table.shape[1]} (indices 0..{table.shape[1] - 1})"
+        )
     series = table[:, list(columns)]
     bad = ~np.isfinite(series)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise ValueError(f"data file {str(path)!r} holds {series[row, col]} (NaN or inf) at row {row}, column {columns[col]}; all values must be finite")
+        raise ValueError(
+            f"data file {str(path)!r} holds {series[row, col]} (NaN or inf) at row {row}, column {columns[col]}; "
+            "all values must be finite"
+        )
     return series
 
 
@@ -214,7 +227,10 @@ def min_max_scale(series: np.ndarray) -> np.ndarray:
     """Scale each column to [0, 1]; a constant column is an error."""
     low, high = series.min(axis=0), series.max(axis=0)
     if np.any(high == low):
-        raise ValueError(f"cannot min-max scale a constant column (column(s) {np.flatnonzero(high == low).tolist()}); use scale 'none'")
+        raise ValueError(
+            f"cannot min-max scale a constant column (column(s) {np.flatnonzero(high == low).tolist()}); "
+            "use scale 'none'"
+        )
     return (series - low) / (high - low)
 
 
@@ -255,7 +271,8 @@ def make_windows(series: np.ndarray, config: LorenzConfig) -> dict[str, np.ndarr
     if n_pool < 1 or len(val_steps) < 1:
         raise ValueError(
             f"a series of {len(series)} rows is too short for the windows (seq_len={t_len}, horizon={h}, "
-            f"context_length={c}, train_fraction={config.train_fraction}): it needs training windows and validation steps"
+            f"context_length={c}, train_fraction={config.train_fraction}): "
+            "it needs training windows and validation steps"
         )
     return {
         "train_inputs": _context(x, steps, c).astype(np.float32),

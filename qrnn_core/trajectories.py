@@ -35,8 +35,12 @@ def best_within(run: StudyRun, epochs: int) -> dict:
     if table.empty:
         raise ValueError(f"run {run.name} has no trained epoch within the first {epochs}")
     best = table.loc[table["val_rmse_mean"].idxmin()]
-    return {"best_epoch": int(best["epoch"]), "rmse_y": float(best["val_rmse_y"]), "rmse_z": float(best["val_rmse_z"]),
-            "rmse_mean": float(best["val_rmse_mean"])}  # fmt: skip
+    return {
+        "best_epoch": int(best["epoch"]),
+        "rmse_y": float(best["val_rmse_y"]),
+        "rmse_z": float(best["val_rmse_z"]),
+        "rmse_mean": float(best["val_rmse_mean"]),
+    }
 
 
 def qrnn_table(runs: list[StudyRun], sweep: str = SWEEP) -> pd.DataFrame:
@@ -49,19 +53,42 @@ def qrnn_table(runs: list[StudyRun], sweep: str = SWEEP) -> pd.DataFrame:
     members = [run for run in runs if run.params.get("sweep") == sweep and run.complete]
     rows, cases = [], {}
     for run in members:
-        cases.setdefault(run.label, {"key": tuple(run.params.get(k) for k in MATCH_KEYS), "epochs": run.params["epochs"],
-                                     "trajectories": set()})["trajectories"].add(trajectory_of(run.params))  # fmt: skip
-        rows.append({"trajectory": trajectory_of(run.params), "model": f"QRNN, {run.label}",
-                     **best_within(run, run.params["epochs"]), "run": run.name})  # fmt: skip
+        cases.setdefault(
+            run.label,
+            {
+                "key": tuple(run.params.get(k) for k in MATCH_KEYS),
+                "epochs": run.params["epochs"],
+                "trajectories": set(),
+            },
+        )["trajectories"].add(trajectory_of(run.params))
+        rows.append(
+            {
+                "trajectory": trajectory_of(run.params),
+                "model": f"QRNN, {run.label}",
+                **best_within(run, run.params["epochs"]),
+                "run": run.name,
+            }
+        )
     for label, case in cases.items():
         if DEFAULT_DATA_SEED in case["trajectories"]:
             continue
         for run in runs:
-            if (run.params.get("sweep") is None and run.complete and trajectory_of(run.params) == DEFAULT_DATA_SEED
-                    and run.params.get("data_path") is None and run.params["epochs"] >= case["epochs"]
-                    and tuple(run.params.get(k) for k in MATCH_KEYS) == case["key"]):  # fmt: skip
-                rows.append({"trajectory": DEFAULT_DATA_SEED, "model": f"QRNN, {label}", **best_within(run, case["epochs"]),
-                             "run": run.name})  # fmt: skip
+            if (
+                run.params.get("sweep") is None
+                and run.complete
+                and trajectory_of(run.params) == DEFAULT_DATA_SEED
+                and run.params.get("data_path") is None
+                and run.params["epochs"] >= case["epochs"]
+                and tuple(run.params.get(k) for k in MATCH_KEYS) == case["key"]
+            ):
+                rows.append(
+                    {
+                        "trajectory": DEFAULT_DATA_SEED,
+                        "model": f"QRNN, {label}",
+                        **best_within(run, case["epochs"]),
+                        "run": run.name,
+                    }
+                )
                 break
     return pd.DataFrame(rows, columns=[*COLUMNS, "run"]).sort_values(["model", "trajectory"], ignore_index=True)
 
@@ -78,9 +105,17 @@ def baseline_table(
         data = load_lorenz(LorenzConfig(data_seed=int(trajectory)))
         table, _ = run_baselines(data, config, tuned=tuned, val_steps=val_steps)
         for _, row in table.iterrows():
-            rows.append({"trajectory": int(trajectory), "model": f"{row['family']}, {row['choice']}", "best_epoch": None,
-                         "rmse_y": row["rmse_y"], "rmse_z": row["rmse_z"], "rmse_mean": row["rmse_mean"],
-                         "parameters": row["parameters"]})  # fmt: skip
+            rows.append(
+                {
+                    "trajectory": int(trajectory),
+                    "model": f"{row['family']}, {row['choice']}",
+                    "best_epoch": None,
+                    "rmse_y": row["rmse_y"],
+                    "rmse_z": row["rmse_z"],
+                    "rmse_mean": row["rmse_mean"],
+                    "parameters": row["parameters"],
+                }
+            )
     return pd.DataFrame(rows, columns=[*COLUMNS, "parameters"])
 
 
@@ -90,8 +125,14 @@ def spread(table: pd.DataFrame, reported: dict[str, float]) -> pd.DataFrame:
     rows = []
     for model, part in table.groupby("model", sort=False):
         values = part["rmse_mean"].to_numpy(dtype=float)
-        row = {"model": model, "trajectories": len(values), "median": np.median(values), "min": values.min(),
-               "max": values.max(), "sd": values.std(ddof=1) if len(values) > 1 else np.nan}  # fmt: skip
+        row = {
+            "model": model,
+            "trajectories": len(values),
+            "median": np.median(values),
+            "min": values.min(),
+            "max": values.max(),
+            "sd": values.std(ddof=1) if len(values) > 1 else np.nan,
+        }
         for label, value in reported.items():
             row[f"share <= {label} ({value:.4f})"] = float(np.mean(values <= value))
         rows.append(row)
@@ -116,12 +157,17 @@ def spread_comparison(trajectories: pd.DataFrame, seeds: pd.DataFrame) -> pd.Dat
     rows = []
     for model, part in trajectories.groupby("model", sort=False):
         row = {"model": model}
-        for what, values in (("trajectories", part["rmse_mean"]), ("seeds", seeds.loc[seeds["model"] == model, "rmse_mean"])):
+        for what, values in (
+            ("trajectories", part["rmse_mean"]),
+            ("seeds", seeds.loc[seeds["model"] == model, "rmse_mean"]),
+        ):
             values = values.to_numpy(dtype=float)
             row[f"{what}: n"] = len(values)
             row[f"{what}: sd"] = values.std(ddof=1) if len(values) > 1 else np.nan
             row[f"{what}: range"] = values.max() - values.min() if len(values) else np.nan
-        row["sd ratio (trajectories / seeds)"] = row["trajectories: sd"] / row["seeds: sd"] if row["seeds: sd"] else np.nan
+        row["sd ratio (trajectories / seeds)"] = (
+            row["trajectories: sd"] / row["seeds: sd"] if row["seeds: sd"] else np.nan
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -130,15 +176,21 @@ def findings(spread_table: pd.DataFrame, comparison: pd.DataFrame, reported: dic
     """The chapter's findings in words, from its tables."""
     parts = []
     for _, row in spread_table[spread_table["model"].str.startswith("QRNN")].iterrows():
-        shares = ", ".join(f"{row[f'share <= {label} ({value:.4f})']:.0%} at or below {label} ({value:.4f})"
-                           for label, value in reported.items())  # fmt: skip
-        parts.append(f"{row['model']}: best mean RMSE {row['min']:.4f} to {row['max']:.4f} over {row['trajectories']} "
-                     f"trajectories (median {row['median']:.4f}); {shares}.")  # fmt: skip
+        shares = ", ".join(
+            f"{row[f'share <= {label} ({value:.4f})']:.0%} at or below {label} ({value:.4f})"
+            for label, value in reported.items()
+        )
+        parts.append(
+            f"{row['model']}: best mean RMSE {row['min']:.4f} to {row['max']:.4f} over {row['trajectories']} "
+            f"trajectories (median {row['median']:.4f}); {shares}."
+        )
     for _, row in comparison[comparison["model"].str.startswith("QRNN")].iterrows():
         if row["seeds: n"] > 1 and row["trajectories: n"] > 1:
             bigger = "larger" if row["trajectories: sd"] > row["seeds: sd"] else "smaller"
-            parts.append(f"{row['model']}: the spread across trajectories (sd {row['trajectories: sd']:.4f}) is {bigger} "
-                         f"than across training seeds (sd {row['seeds: sd']:.4f}, {int(row['seeds: n'])} seeds).")  # fmt: skip
+            parts.append(
+                f"{row['model']}: the spread across trajectories (sd {row['trajectories: sd']:.4f}) is {bigger} "
+                f"than across training seeds (sd {row['seeds: sd']:.4f}, {int(row['seeds: n'])} seeds)."
+            )
         else:
             parts.append(f"{row['model']}: too few seeds or trajectories with results to compare their spreads.")
     return " ".join(parts) if parts else "No QRNN run of the trajectories sweep has a result in this profile."

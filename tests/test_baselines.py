@@ -29,9 +29,19 @@ from qrnn_core.baselines import (
 )
 from qrnn_core.data import LorenzConfig, load_lorenz
 
-TINY = BaselineConfig(windows=(2, 4), mlp_widths=(4,), mlp_steps=20, gru_widths=(2, 5), gru_max_epochs=2,
-                      esn_units=(20, 71), esn_leaks=(1.0,), esn_radii=(0.9,), esn_input_scales=(1.0,),
-                      esn_ridges=(1e-4, 1e-2), esn_washout=10)  # fmt: skip
+TINY = BaselineConfig(
+    windows=(2, 4),
+    mlp_widths=(4,),
+    mlp_steps=20,
+    gru_widths=(2, 5),
+    gru_max_epochs=2,
+    esn_units=(20, 71),
+    esn_leaks=(1.0,),
+    esn_radii=(0.9,),
+    esn_input_scales=(1.0,),
+    esn_ridges=(1e-4, 1e-2),
+    esn_washout=10,
+)
 
 
 def test_linear_regression_recovers_a_known_map():
@@ -68,13 +78,17 @@ def test_tuning_finds_the_known_window_length():
     """y_t = x_{t-3}: every window shorter than 4 misses it, so the held-out tail picks window 4."""
     candidates = linear_candidates(_delay_problem(3), BaselineConfig(), windows=(1, 2, 3, 4))
     chosen = select(candidates, target=10)
-    assert chosen[BEST].hyper == {"window": 4} and chosen[BEST].held_out < 0.1  # edge padding costs the first steps of the tail
+    assert (
+        chosen[BEST].hyper == {"window": 4} and chosen[BEST].held_out < 0.1
+    )  # edge padding costs the first steps of the tail
     assert all(c.held_out > 0.2 for c in candidates if c.hyper["window"] < 4)
     assert chosen[MATCHED].hyper == {"window": 4}  # 10 parameters = 2 (4 + 1)
 
 
 def test_select_separates_the_parameter_matched_and_the_best_choice():
-    cands = [Candidate("x", {"k": k}, p, h) for k, (p, h) in enumerate([(140, 0.3), (150, 0.2), (900, 0.1), (20, 0.05)])]
+    cands = [
+        Candidate("x", {"k": k}, p, h) for k, (p, h) in enumerate([(140, 0.3), (150, 0.2), (900, 0.1), (20, 0.05)])
+    ]
     chosen = select(cands, target=144)
     assert chosen[MATCHED].hyper == {"k": 1} and chosen[BEST].hyper == {"k": 3}
     with pytest.raises(ValueError, match="candidate"):
@@ -93,8 +107,19 @@ def test_gru_learns_a_delayed_copy_and_stops_at_its_best_held_out_epoch():
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 1, (160, 12))
     y = np.concatenate([np.zeros((160, 1)), x[:, :-1]], axis=1)[..., None].repeat(2, axis=-1)
-    model, epoch = train_gru(x[:128], y[:128], x[128:], y[128:], hidden=8, max_epochs=60, patience=60, lr=0.02,
-                             batch_size=16, washout=1, seed=0)  # fmt: skip
+    model, epoch = train_gru(
+        x[:128],
+        y[:128],
+        x[128:],
+        y[128:],
+        hidden=8,
+        max_epochs=60,
+        patience=60,
+        lr=0.02,
+        batch_size=16,
+        washout=1,
+        seed=0,
+    )
     assert 1 <= epoch <= 60
     error = rmse_scores(gru_predict(model, x[128:])[:, 1:], y[128:, 1:])["rmse_mean"]
     assert error < 0.25 * y.std()
@@ -135,19 +160,48 @@ def test_choices_never_depend_on_the_validation_sequence(small):
 
 
 def test_export_and_verdict_come_from_the_table():
-    table = pd.DataFrame([
-        {"model": "mlp (135 parameters)", "family": "mlp", "choice": MATCHED, "hyperparameters": "window 16",
-         "parameters": 135, "rmse_y": 0.02, "rmse_z": 0.04, "rmse_mean": 0.03, "train_time_s": 1.0},
-        {"model": "QRNN, SPSA", "family": "qrnn", "parameters": 144, "rmse_y": 0.1, "rmse_z": 0.14, "rmse_mean": 0.12,
-         "train_time_s": 100.0},
-    ])  # fmt: skip
+    table = pd.DataFrame(
+        [
+            {
+                "model": "mlp (135 parameters)",
+                "family": "mlp",
+                "choice": MATCHED,
+                "hyperparameters": "window 16",
+                "parameters": 135,
+                "rmse_y": 0.02,
+                "rmse_z": 0.04,
+                "rmse_mean": 0.03,
+                "train_time_s": 1.0,
+            },
+            {
+                "model": "QRNN, SPSA",
+                "family": "qrnn",
+                "parameters": 144,
+                "rmse_y": 0.1,
+                "rmse_z": 0.14,
+                "rmse_mean": 0.12,
+                "train_time_s": 100.0,
+            },
+        ]
+    )
     assert list(export_table(table)["kind"]) == ["classical", "qrnn"]
     text = verdict(table)
-    assert "0.1200" in text and "0.0300" in text and "4.0 times lower" in text and "1 of the 1 parameter-matched" in text
+    assert (
+        "0.1200" in text and "0.0300" in text and "4.0 times lower" in text and "1 of the 1 parameter-matched" in text
+    )
 
 
-@pytest.mark.parametrize("field, value", [("windows", ()), ("windows", (0,)), ("holdout", 0.9), ("esn_leaks", (0.0,)),
-                                          ("esn_ridges", (-1.0,)), ("gru_widths", (2.5,))])  # fmt: skip
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("windows", ()),
+        ("windows", (0,)),
+        ("holdout", 0.9),
+        ("esn_leaks", (0.0,)),
+        ("esn_ridges", (-1.0,)),
+        ("gru_widths", (2.5,)),
+    ],
+)
 def test_bad_config_raises(field, value):
     with pytest.raises(ValueError, match=field):
         BaselineConfig(**{field: value})

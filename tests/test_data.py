@@ -59,10 +59,18 @@ def test_cache_hit_and_new_key(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, word",
-    [({"n_points": 10}, "too short"), ({"dt": -0.01}, "dt"), ({"train_fraction": 1.5}, "train_fraction"),
-     ({"stride": 0}, "stride"), ({"seq_len": 2.5}, "seq_len"), ({"data_seed": -1}, "data_seed"),
-     ({"scale": "zscore"}, "scale"), ({"columns": "0,1"}, "columns"), ({"columns": "0,1,1"}, "columns")],
-)  # fmt: skip
+    [
+        ({"n_points": 10}, "too short"),
+        ({"dt": -0.01}, "dt"),
+        ({"train_fraction": 1.5}, "train_fraction"),
+        ({"stride": 0}, "stride"),
+        ({"seq_len": 2.5}, "seq_len"),
+        ({"data_seed": -1}, "data_seed"),
+        ({"scale": "zscore"}, "scale"),
+        ({"columns": "0,1"}, "columns"),
+        ({"columns": "0,1,1"}, "columns"),
+    ],
+)
 def test_bad_config(kwargs, word):
     with pytest.raises(ValueError, match=word):
         LorenzConfig(**kwargs)
@@ -72,7 +80,10 @@ def test_bad_config(kwargs, word):
 
 
 def test_data_seeds_give_different_trajectories_and_the_same_seed_the_same_series():
-    first, again = lorenz_series(LorenzConfig(n_points=300, data_seed=3)), lorenz_series(LorenzConfig(n_points=300, data_seed=3))
+    first, again = (
+        lorenz_series(LorenzConfig(n_points=300, data_seed=3)),
+        lorenz_series(LorenzConfig(n_points=300, data_seed=3)),
+    )
     other = lorenz_series(LorenzConfig(n_points=300, data_seed=4))
     np.testing.assert_array_equal(first, again)
     assert np.abs(first - other).max() > 1.0  # chaotic: different initial conditions, different trajectories
@@ -111,7 +122,14 @@ def test_file_round_trip_loads_like_the_generated_series(tmp_path, suffix):
     if suffix == ".npy":
         np.save(path, shuffled)
     else:
-        np.savetxt(path, shuffled, delimiter=",", fmt="%.17g", header="z,x,junk,y" if suffix == ".csv-header" else "", comments="")
+        np.savetxt(
+            path,
+            shuffled,
+            delimiter=",",
+            fmt="%.17g",
+            header="z,x,junk,y" if suffix == ".csv-header" else "",
+            comments="",
+        )
     from_file = load_lorenz(LorenzConfig(n_points=400, data_path=str(path), columns="1,3,0"), None)
     _assert_same_data(from_file, generated)
     unscaled = load_lorenz(LorenzConfig(data_path=str(path), columns=(1, 3, 0), scale="none"), None)
@@ -120,8 +138,21 @@ def test_file_round_trip_loads_like_the_generated_series(tmp_path, suffix):
 
 def test_file_round_trip_trains_like_the_generated_series(tmp_path):
     np.save(tmp_path / "lorenz.npy", lorenz_series(LorenzConfig()))
-    common = ["--epochs", "1", "--n-train", "2", "--val-length", "15", "--method", "exact", "--shots", "none",
-              "--cache-dir", "none", "--no-progress"]  # fmt: skip
+    common = [
+        "--epochs",
+        "1",
+        "--n-train",
+        "2",
+        "--val-length",
+        "15",
+        "--method",
+        "exact",
+        "--shots",
+        "none",
+        "--cache-dir",
+        "none",
+        "--no-progress",
+    ]
     assert main([*common, "--out", str(tmp_path / "generated")]) == 0
     assert main([*common, "--data", str(tmp_path / "lorenz.npy"), "--out", str(tmp_path / "file")]) == 0
     generated, own = (json.loads((tmp_path / run / "result.json").read_text()) for run in ("generated", "file"))
@@ -156,7 +187,7 @@ GOOD = np.random.default_rng(0).uniform(size=(400, 3))
         ("short.npy", GOOD[:20], ValueError, "too short"),
         ("constant.npy", np.column_stack([GOOD[:, :2], np.ones(400)]), ValueError, "constant"),
     ],
-)  # fmt: skip
+)
 def test_bad_data_file_is_refused_before_training(tmp_path, name, content, error, words):
     path = tmp_path / name if content is None else _write(tmp_path / name, content)
     with pytest.raises(error, match=words):

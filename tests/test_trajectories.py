@@ -5,22 +5,40 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from qrnn_core import figures, trajectories  # noqa: E402
-from qrnn_core.study import StudyRun  # noqa: E402
-from qrnn_core.training import RunRecord  # noqa: E402
+from qrnn_core import figures, trajectories
+from qrnn_core.study import StudyRun
+from qrnn_core.training import RunRecord
 
-BASE = {"method": "spsa", "shots": 1024, "lr": 0.007, "n_train": None, "val_length": None, "backend": "torch",
-        "device": "cpu", "epsilon": 0.1, "spsa_samples": 2, "seed": 1920, "run_label": "SPSA, 1024 shots"}  # fmt: skip
+BASE = {
+    "method": "spsa",
+    "shots": 1024,
+    "lr": 0.007,
+    "n_train": None,
+    "val_length": None,
+    "backend": "torch",
+    "device": "cpu",
+    "epsilon": 0.1,
+    "spsa_samples": 2,
+    "seed": 1920,
+    "run_label": "SPSA, 1024 shots",
+}
 
 
 def _run(name: str, params: dict, means: list[float]) -> StudyRun:
-    epochs = [{"epoch": k + 1, "val_rmse_y": m - 0.01, "val_rmse_z": m + 0.01, "val_rmse_mean": m} for k, m in enumerate(means)]
-    result = {"status": "complete", "initial_validation": {"rmse_y": 0.3, "rmse_z": 0.3, "rmse_mean": 0.3}, "epochs": epochs}
+    epochs = [
+        {"epoch": k + 1, "val_rmse_y": m - 0.01, "val_rmse_z": m + 0.01, "val_rmse_mean": m}
+        for k, m in enumerate(means)
+    ]
+    result = {
+        "status": "complete",
+        "initial_validation": {"rmse_y": 0.3, "rmse_z": 0.3, "rmse_mean": 0.3},
+        "epochs": epochs,
+    }
     return StudyRun(name, params | {"epochs": len(means)}, Path(), RunRecord(result, None, None))
 
 
@@ -39,8 +57,13 @@ def test_qrnn_table_takes_sweep_runs_and_the_matching_main_run_cut_to_the_sweep_
 
 
 def test_spread_and_the_paper_s_place_in_it():
-    table = pd.DataFrame({"model": ["a"] * 4 + ["b"] * 2, "trajectory": [1, 2, 3, 4, 1, 2],
-                          "rmse_mean": [0.10, 0.12, 0.14, 0.16, 0.05, 0.07]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "model": ["a"] * 4 + ["b"] * 2,
+            "trajectory": [1, 2, 3, 4, 1, 2],
+            "rmse_mean": [0.10, 0.12, 0.14, 0.16, 0.05, 0.07],
+        }
+    )
     spread = trajectories.spread(table, {"paper": 0.13}).set_index("model")
     assert spread.loc["a", "median"] == pytest.approx(0.13)
     assert spread.loc["a", "share <= paper (0.1300)"] == 0.5 and spread.loc["b", "share <= paper (0.1300)"] == 1.0
@@ -59,8 +82,13 @@ def test_spread_comparison_and_findings():
 
 
 def test_figures_draw():
-    table = pd.DataFrame({"model": ["QRNN, SPSA", "QRNN, SPSA", "linear, best-found"], "trajectory": [1, 2, 1],
-                          "rmse_mean": [0.1, 0.2, 0.05]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "model": ["QRNN, SPSA", "QRNN, SPSA", "linear, best-found"],
+            "trajectory": [1, 2, 1],
+            "rmse_mean": [0.1, 0.2, 0.05],
+        }
+    )
     seeds = pd.DataFrame({"model": ["QRNN, SPSA"] * 2, "seed": [1, 2], "rmse_mean": [0.12, 0.13]})
     fig = figures.spread_figure(table, {"paper's SPSA best": 0.1142}, seeds)
     assert len(fig.axes[0].get_xticklabels()) == 2
