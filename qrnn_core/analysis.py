@@ -26,6 +26,7 @@ from .circuit import angles_per_step, final_readout_rz_angles, step_gates
 from .data import load_lorenz
 from .estimators import EstimatorOptions, GradientEstimator, ParameterShift, input_angles, method_spec
 from .model import QRNN
+from .protocol import VALIDATION_STEPS
 from .simulate import check_shots, sample_frequencies, simulate
 from .study import StudyRun
 from .study import machine as study_machine
@@ -535,7 +536,7 @@ def seed_caption(profile: str, frame: pd.DataFrame, runs: list[StudyRun]) -> str
                                 f"{by_name[name].params['epochs']} epochs)")  # fmt: skip
     first = by_name[frame["run"].iloc[0]]
     epochs, n_train = int(frame["epoch"].max()), int(frame["n_train"].iloc[0])
-    val = first.params.get("val_length") or "all 2969"
+    val = first.params.get("val_length") or f"all {VALIDATION_STEPS}"
     text = (f"Profile `{profile}`: {'; '.join(parts)}; {epochs} epochs of {n_train} training sequences each, "
             f"validation on {val} steps, torch simulator (shots drawn from its exact distributions). "
             f"Machine: {study_machine(runs)}.")

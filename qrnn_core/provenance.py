@@ -71,6 +71,11 @@ def uses_cuda(device: str) -> bool:
     return name.startswith("cuda") or name == "gpu"
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (``None`` where the system has none)."""
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
 def device_info(device: str = "cpu") -> dict:
     """CPU, cores, torch threads, platform, load average and the CUDA device ``device`` names (if present)."""
     cuda = uses_cuda(device) and torch.cuda.is_available()
@@ -80,7 +85,7 @@ def device_info(device: str = "cpu") -> dict:
         "torch_threads": torch.get_num_threads(),
         "cuda_device": torch.cuda.get_device_name(torch_device(device)) if cuda else None,
         "platform": platform.platform(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_average": load_average(),
     }
 
 

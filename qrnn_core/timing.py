@@ -19,7 +19,6 @@ tables are in :mod:`qrnn_core.bench_report`, the plots in :mod:`qrnn_core.figure
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from .estimators import input_angles, method_names, method_spec
 from .model import QRNN, QRNNConfig
 from .optimizers import LayerOptimizer
 from .protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WINDOWS, VALIDATION_STEPS, WASHOUT
-from .provenance import provenance
+from .provenance import load_average, provenance
 from .training import update_step
 
 PATHS = ("seed-style", "aer", "aer-exact", "torch", "torch-shots", "torch-cuda")
@@ -332,10 +331,6 @@ def evaluate_targets(records: list[dict], validations: list[dict]) -> dict:
     return out
 
 
-def _load_average() -> list[float] | None:
-    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-
-
 def run_benchmark(
     repeats: int = 3,
     warmup: int = 1,
@@ -421,7 +416,7 @@ def run_benchmark(
     if sweep_result is not None:
         result["sweep"] = sweep_result
     result["wall_seconds"] = time.perf_counter() - started
-    result["load_average_end"] = _load_average()
+    result["load_average_end"] = load_average()
     return result
 
 
