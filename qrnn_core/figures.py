@@ -497,13 +497,14 @@ def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.D
     for i, model in enumerate(models):
         values = table.loc[table["model"] == model, "rmse_mean"].to_numpy(dtype=float)
         color = method_color(model.removeprefix("QRNN, ").split()[0].split(",")[0])
-        ax.scatter(np.full(len(values), i - 0.12), values, color=color, s=22, zorder=3,
-                   label="across trajectories" if i == 0 else None)  # fmt: skip
+        label = "across trajectories" if i == 0 else None
+        ax.scatter(np.full(len(values), i - 0.12), values, color=color, s=22, zorder=3, label=label)
         ax.plot([i - 0.25, i + 0.01], [np.median(values)] * 2, color=color, lw=2)
         if compare is not None and (compare["model"] == model).any():
             seeds = compare.loc[compare["model"] == model, "rmse_mean"].to_numpy(dtype=float)
-            ax.scatter(np.full(len(seeds), i + 0.12), seeds, facecolors="none", edgecolors=color, s=22, zorder=3,
-                       label=None if seeds_labelled else "across training seeds (default trajectory)")  # fmt: skip
+            label = None if seeds_labelled else "across training seeds (default trajectory)"
+            x = np.full(len(seeds), i + 0.12)
+            ax.scatter(x, seeds, facecolors="none", edgecolors=color, s=22, zorder=3, label=label)
             seeds_labelled = True
     for k, (label, value) in enumerate(reported.items()):
         ax.axhline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
