@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import bench_report, study
 from .estimators import method_label
+from .tables import format_number
 
 # The chapters the front page reads (configs/<profile>/summary.yaml declares them as depends_on).
 RUNTIME_JSON = "bench.json"
@@ -45,7 +46,7 @@ def speedup_rows(result: dict) -> list[dict]:
             ours = f"{reason} (the paper's execution, Qiskit Aer with shots, has no {name})"
         else:
             best = part.loc[part["speedup_vs_seed_style"].idxmax()]
-            ours = (f"{best['speedup_vs_seed_style']:.3g}× faster ({best['path']}: {best['status']}; "
+            ours = (f"{format_number(best['speedup_vs_seed_style'], 3)}× faster ({best['path']}: {best['status']}; "
                     f"the paper's execution: {paper.iloc[0]})")  # fmt: skip
         rows.append(_row(f"speed-up of one {name} weight update over the paper's execution", ours, "—", scale,
                          "runtime", "Runtime"))  # fmt: skip

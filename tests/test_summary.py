@@ -23,9 +23,10 @@ def benchmark(speedups: dict[str, float | None]) -> dict:
 
 
 def test_speedups_take_the_fastest_path_and_say_what_was_projected():
-    rows = summary.speedup_rows(benchmark({"spsa": 123.4, "exact": None}))
+    rows = summary.speedup_rows(benchmark({"spsa": 123.4, "fdsa": 1466.7, "exact": None}))
     assert rows[0]["this build"] == "123× faster (torch: measured; the paper's execution: projected)"
-    assert rows[1]["this build"].startswith("not applicable")
+    assert rows[1]["this build"].startswith("1467× faster")
+    assert rows[2]["this build"].startswith("not applicable")
     assert all(row["chapter_href"] == "runtime.html" and "8 qubits" in row["scale"] for row in rows)
 
 
