@@ -14,13 +14,13 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from .bench_report import sweep_table
 from .bench_report import sweep_table
 from .circuit import build_circuit
 from .data import LorenzData
 from .estimators import method_label
-from .study import METHOD_NAMES, StudyRun, reported_validation
+from .study import StudyRun, reported_validation
 
 RMSE_AXIS = "RMSE (scaled units)"
 UPDATE_AXIS = "weight update (one 20-step sequence each)"
@@ -122,7 +122,7 @@ def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None
     paper = reported_validation(reported, run.method)
     if paper is not None:
         ax.plot(paper["epoch"], paper["val_rmse_mean"], "--", marker="x", color=color or METHOD_COLORS["paper"],
-                label=f"{METHOD_NAMES[run.method]}: mean, {REPORTED}")  # fmt: skip
+                label=f"{method_label(run.method)}: mean, {REPORTED}")  # fmt: skip
     ax.set_xlabel(EPOCH_AXIS)
     ax.set_ylabel(f"validation {RMSE_AXIS}")
     ax.legend(fontsize="small")
@@ -254,54 +254,6 @@ def plot_scaling(sweep: dict) -> Figure:
     fig.tight_layout()
     return fig
 
-# ---------------------------------------------------------------- runtime benchmark (qrnn_core.timing)
-
-
-def plot_update_times(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
-    """Horizontal log-scale bars of seconds per update (``bench_report.update_plot_frame``).
-
-    One colour per execution path, the paper's reported bars in grey, projected bars hatched,
-    measured bars with their min-max range.
-    """
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.32 * len(frame) + 1.5))
-    sources = [s for s in frame["source"].unique() if s != "paper"]
-    palette = dict(zip(sources, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-    palette["paper"] = METHOD_COLORS["paper"]
-    y = np.arange(len(frame))
-    for yi, row in zip(y, frame.itertuples()):
-        projected = row.kind == "projected"
-        ax.barh(yi, row.seconds, color=palette[row.source], hatch="//" if projected else None,
-                edgecolor="black" if projected else "white", linewidth=0.5)
-        if row.kind == "measured" and row.high > row.low:
-            ax.plot([row.low, row.high], [yi, yi], color="black", linewidth=1)
-        ax.text(row.seconds * 1.15, yi, f"{row.seconds:.3g} s ({row.kind})", va="center", fontsize=8)
-    ax.set_yticks(y, frame["label"])
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlim(right=frame["seconds"].max() * 40)
-    ax.set_xlabel("seconds per weight update (log scale)")
-    return ax.figure
-
-
-def plot_scaling(sweep: dict) -> Figure:
-    """Torch update time per method against qubits and against sequence length (log y)."""
-    table = sweep_table(sweep)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    config = sweep["config"]
-    labels = (f"qubits (sequence length {config['steps']})", f"sequence length ({config['length_qubits']} qubits)")
-    for ax, axis, label in zip(axes, ("qubits", "length"), labels):
-        part = table[table["axis"] == axis]
-        for method, rows in part.groupby("method", sort=False):
-            ax.plot(rows["value"], rows["median_s"], marker="o", label=method, color=method_color(method))
-        ax.set_xlabel(label)
-        ax.set_xticks(sorted(part["value"].unique()))
-        ax.set_yscale("log")
-    axes[0].set_ylabel("seconds per weight update (torch, CPU)")
-    axes[1].legend(title="gradient")
-    fig.tight_layout()
-    return fig
-
 
 # ---------------------------------------------------------------- seeds, cost against accuracy, gradient quality
 
@@ -330,8 +282,9 @@ def seed_figure(frame: pd.DataFrame) -> Figure:
         epochs = np.arange(1, int(trained["epoch"].max()) + 1)
         right.bar(epochs + (k - (len(variants) - 1) / 2) * width, best.reindex(epochs, fill_value=0).values, width,
                   color=color, hatch=None if style == "-" else "//", edgecolor="white", label=variant)  # fmt: skip
-    left.set(xlabel=EPOCH_AXIS, ylabel=f"validation mean {RMSE_AXIS}")
-    left.set_ylim(*limits_of(frame.loc[frame["epoch"] > 0, "rmse_mean"].to_numpy()))
+    left.set(xlabel=EPOCH_AXIS, ylabel=f"validation mean {RMSE_AXIS}", xticks=np.arange(int(frame["epoch"].max()) + 1))
+    right.set_xticks(np.arange(1, int(frame["epoch"].max()) + 1))
+    left.set_ylim(*limits_of(frame["rmse_mean"].to_numpy()))
     left.legend(fontsize="small")
     right.set(xlabel="best epoch (lowest validation mean RMSE)", ylabel="seeds")
     right.yaxis.get_major_locator().set_params(integer=True)
@@ -403,12 +356,13 @@ def quality_samples_figure(summary: pd.DataFrame, points: list[str], shots: list
             part = summary[(summary["point"] == point) & (summary["shots"] == s)]
             where = "exact" if s == 0 else f"{s} shots"
             spsa = part[part["method"] == "spsa"].sort_values("evaluations")
-            _quality_errorbars(ax, spsa, "evaluations", f"SPSA, {where}", marker="o" if s == 0 else "^")
+            ax.errorbar(spsa["evaluations"], spsa["cosine_mean"], yerr=spsa["cosine_sem"], capsize=3, label=f"SPSA, {where}",
+                        color=method_color("spsa"), marker="o" if s == 0 else "^", ls="-" if s == 0 else "--")  # fmt: skip
             for _, row in part[part["method"] != "spsa"].iterrows():
                 ax.errorbar(row["evaluations"], row["cosine_mean"], yerr=row["cosine_sem"], marker="s", capsize=3,
-                            label=f"{row['estimator']}, {where}", color=method_color(row["method"]))  # fmt: skip
-        ax.set(xscale="log", xlabel="sequence evaluations per update (SPSA: 2 x samples + 1)", ylabel="cosine similarity",
-               title=point)  # fmt: skip
+                            label=f"{row['estimator']}, {where}", color=method_color(row["method"]),
+                            fillstyle="full" if s == 0 else "none")  # fmt: skip
+        ax.set(xscale="log", xlabel="sequence evaluations per update", ylabel="cosine similarity", title=point)
     axes[0, 0].legend(fontsize="x-small")
     return fig
 
@@ -426,10 +380,14 @@ def quality_shots_figure(summary: pd.DataFrame, points: list[str]) -> Figure:
             label = f"{estimator} ({int(part['evaluations'].iloc[0])} evaluations)"
             axes[0, j].errorbar(part["shots"], part["cosine_mean"], yerr=part["cosine_sem"], marker="o", capsize=3,
                                 label=label)  # fmt: skip
-            axes[1, j].errorbar(part["shots"], part["relative_error_mean"], yerr=part["relative_error_sem"], marker="o",
-                                capsize=3)  # fmt: skip
+            mean, sem = part["relative_error_mean"].to_numpy(), part["relative_error_sem"].to_numpy()
+            lower = np.minimum(sem, 0.9 * mean)  # a log axis cannot show a bar reaching zero
+            axes[1, j].errorbar(part["shots"], mean, yerr=[lower, sem], marker="o", capsize=3)
         axes[0, j].set(xscale="log", ylabel="cosine similarity", title=point)
         axes[1, j].set(xscale="log", yscale="log", xlabel="shots per step", ylabel="relative error")
+    shots = sorted(summary.loc[summary["shots"] > 0, "shots"].unique())
+    if len(shots) == 1:  # one shot count: give the log axis a span around it
+        axes[0, 0].set_xlim(shots[0] / 2, shots[0] * 2)
     axes[0, 0].legend(fontsize="x-small")
     return fig
 
