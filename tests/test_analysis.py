@@ -188,3 +188,25 @@ def test_quality_summaries_select_their_estimators():
     by_shots = analysis.shots_summary(frame, n_params=8)
     assert set(by_shots["estimator"]) == {S("fdsa", 0.1).label, S("spsa", 0.1, 2).label, S("spsa", 0.1, 8).label}
     assert (by_shots["estimates"] == 2).all()  # one repeat x two sequences per shots setting
+
+
+def test_chapter_figures_draw_every_variant_and_run():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from qrnn_core import figures
+
+    frame = pd.concat([_history("S", "spsa", [[0.3, 0.1, 0.2], [0.3, 0.2, 0.1]]), _history("E", "exact", [[0.3, 0.2, 0.1]])])
+    left, right = figures.seed_figure(frame).axes
+    assert len(left.lines) == 3 + 2 and len(right.patches) == 2 * 2  # seeds + means; bars per variant and epoch
+    runs = [_run("a", {"method": "spsa", "shots": 100, "seed": 1}, [0.3, 0.2, 0.1]),
+            _run("b", {"method": "exact", "shots": None, "seed": 1}, [0.3, 0.2])]  # fmt: skip
+    evaluations, shots = figures.cost_accuracy_figure(analysis.cost_accuracy(runs)).axes
+    assert len(evaluations.lines) == 2 and len(shots.lines) == 1  # the exact run consumes no shots
+    model, features, targets = _small_problem()
+    S = analysis.EstimatorSetting
+    quality = pd.concat([analysis.gradient_quality(model, features, targets, 2, [S("fdsa", 0.1), S("spsa", 0.1, 2)],
+                                                   [None, 64], repeats=1, seed=0).assign(point=p) for p in ("a", "b")])  # fmt: skip
+    assert len(figures.quality_epsilon_figure(analysis.epsilon_summary(quality), ["a", "b"], [0, 64]).axes) == 4
+    assert len(figures.quality_samples_figure(analysis.samples_summary(quality), ["a", "b"], [0, 64]).axes) == 2
+    assert len(figures.quality_shots_figure(analysis.shots_summary(quality, 8), ["a", "b"]).axes) == 4
