@@ -424,15 +424,19 @@ def baseline_predictions_figure(targets: np.ndarray, predictions: dict[str, np.n
     """Validation predictions of y (top) and z (bottom) by each named model against the truth.
 
     ``targets`` (Tv, 2); ``predictions``: model name -> (Tv, 2), coloured by the name's first
-    word (its family). The y axes span the truth's range: a transient is clipped, not allowed
+    word (its family; a family's second model dashed). The y axes span the truth's range: a transient is clipped, not allowed
     to flatten the rest.
     """
     n = min(steps, len(targets))
     fig, axes = plt.subplots(2, 1, figsize=(TEXT_WIDTH, 5.5), sharex=True, layout="constrained")
     for k, (ax, name) in enumerate(zip(axes, TARGETS)):
         ax.plot(targets[:n, k], color=METHOD_COLORS["ground truth"], lw=1.5, label="ground truth")
+        drawn: dict[str, int] = {}
         for model, pred in predictions.items():
-            ax.plot(np.asarray(pred)[:n, k], lw=0.9, color=method_color(model.split()[0]), label=model)
+            family = model.split()[0]
+            style = ("-", "--", ":")[drawn.get(family, 0) % 3]
+            drawn[family] = drawn.get(family, 0) + 1
+            ax.plot(np.asarray(pred)[:n, k], style, lw=0.9, color=method_color(family), label=model)
         ax.set_ylim(*limits_of(targets[:n, k]))
         ax.set_ylabel(f"{name} (scaled units)")
     axes[1].set_xlabel(STEP_AXIS)
@@ -468,6 +472,6 @@ def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.D
         ax.axhline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
     ax.set_xticks(range(len(models)), models, rotation=25, ha="right", fontsize="small")
     ax.set_yscale("log")
-    ax.set_ylabel(f"best validation mean {RMSE_AXIS}, log scale")
+    ax.set_ylabel("best validation mean RMSE\n(scaled units, log scale)")
     ax.legend(fontsize="small")
     return fig
