@@ -424,8 +424,8 @@ def baseline_predictions_figure(targets: np.ndarray, predictions: dict[str, np.n
     """Validation predictions of y (top) and z (bottom) by each named model against the truth.
 
     ``targets`` (Tv, 2); ``predictions``: model name -> (Tv, 2), coloured by the name's first
-    word (its family; a family's second model dashed). The y axes span the truth's range: a transient is clipped, not allowed
-    to flatten the rest.
+    word (its family; a family's second model dashed). The y axes span the truth's range:
+    a transient is clipped, not allowed to flatten the rest.
     """
     n = min(steps, len(targets))
     fig, axes = plt.subplots(2, 1, figsize=(TEXT_WIDTH, 5.5), sharex=True, layout="constrained")
