@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from . import analysis, bench_report, study, summary
+from . import trajectories as trajectory_chapter
 
 # The chapter data the closing pages read: (chapter, file).
 SEEDS = ("shots_and_seeds", "seeds.csv")
 COST = ("shots_and_seeds", "cost_accuracy.csv")
 TRAJECTORIES = ("trajectories", "trajectories.csv")
+TRAJECTORIES_VS_SEEDS = ("trajectories", "trajectories_vs_seeds.csv")
 BASELINES = ("baselines", "baselines.csv")
 BENCHMARK = ("runtime", summary.RUNTIME_JSON)
 
@@ -85,32 +87,15 @@ def claim_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]
     return lines
 
 
-def trajectory_findings(trajectories: pd.DataFrame | None, seeds: pd.DataFrame | None, reported: dict) -> list[str]:
-    """Spread of each model's best RMSE across trajectories, the paper's bests placed in it, and the seed spread beside it."""
+def trajectory_findings(trajectories: pd.DataFrame | None, comparison: pd.DataFrame | None, reported: dict) -> list[str]:
+    """The trajectories chapter's findings (:func:`qrnn_core.trajectories.findings`) from its CSVs: the spread of
+    each QRNN's best RMSE across trajectories, where the paper's bests fall in it, and the spread across seeds beside it."""
     if trajectories is None:
         return [missing(TRAJECTORIES)]
-    best = paper_best(reported)
-    seed_sd = {}
-    if seeds is not None:
-        outcomes = analysis.seed_outcomes(seeds)
-        seed_sd = {method: part["best_rmse"].std(ddof=1) for method, part in outcomes.groupby("method") if len(part) > 1}
-    lines = [f"Across {trajectories['trajectory'].nunique()} Lorenz trajectories, the best validation mean RMSE of each "
-             f"model varies as follows; the paper reports {best['spsa']:.4f} (SPSA) and {best['fdsa']:.4f} (FDSA) on its "
-             "own trajectory:"]  # fmt: skip
-    for model, part in trajectories.groupby("model", sort=False):
-        values = part["rmse_mean"].dropna().to_numpy()
-        if not len(values):
-            continue
-        below = {m: float(np.mean(values < v)) for m, v in best.items()}
-        line = (f"- **{model}**: mean {values.mean():.4f}, {spread(values)} trajectories; the paper's SPSA best is "
-                f"lower than {1 - below['spsa']:.0%} of them, its FDSA best lower than {1 - below['fdsa']:.0%}.")
-        method = next((m for m in seed_sd if m in str(model).lower()), None)
-        if method is not None and len(values) > 1:
-            ratio = values.std(ddof=1) / seed_sd[method] if seed_sd[method] > 0 else float("inf")
-            line += (f" Its SD across trajectories is {ratio:.2g}x the SD across training seeds of "
-                     f"{method.upper() if method != 'exact' else 'the exact gradient'} ({seed_sd[method]:.4f}).")
-        lines.append(line)
-    return lines
+    if comparison is None:
+        return [missing(TRAJECTORIES_VS_SEEDS)]
+    paper = {f"paper's {method.upper()} best": value for method, value in paper_best(reported).items()}
+    return [trajectory_chapter.findings(trajectory_chapter.spread(trajectories, paper), comparison, paper)]
 
 
 def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
