@@ -88,6 +88,10 @@ class TrainConfig:
     def validate(self) -> None:
         """Check every field (``ValueError`` naming a bad one); ``train`` checks again, as fields may change."""
         self.model_config()
+        if self.data_path is not None and self.data_seed is not None:
+            raise ValueError(
+                f"data_seed={self.data_seed} picks a generated Lorenz trajectory; it cannot apply to data_path"
+            )
         data = self.data_config()
         self.columns = ",".join(map(str, data.columns))
         n_windows, n_val = _window_counts(data)

@@ -196,6 +196,12 @@ def test_bad_data_file_is_refused_before_training(tmp_path, name, content, error
     assert not (tmp_path / "run").exists()
 
 
+def test_a_data_seed_with_a_data_file_is_refused(tmp_path):
+    path = _write(tmp_path / "series.npy", GOOD)
+    with pytest.raises(ValueError, match="data_seed=3"):
+        TrainConfig(data_path=str(path), data_seed=3, n_train=1)
+
+
 def test_columns_beyond_the_file_are_refused(tmp_path):
     path = _write(tmp_path / "series.npy", GOOD)
     with pytest.raises(ValueError, match="beyond"):
