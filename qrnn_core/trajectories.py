@@ -10,18 +10,44 @@ the default trajectory's held-out tail by the baselines chapter (not re-tuned pe
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from .analysis import seed_table
 from .baselines import BaselineConfig, run_baselines
 from .data import DEFAULT_DATA_SEED, LorenzConfig, load_lorenz
-from .study import StudyRun
+from .study import StudyRun, chapter_data_dir
 
 SWEEP = "trajectories"
 COLUMNS = ["trajectory", "model", "best_epoch", "rmse_y", "rmse_z", "rmse_mean"]
 # Settings a main run must share with a sweep case to stand in for its default trajectory.
 MATCH_KEYS = ("method", "shots", "lr", "n_train", "val_length", "backend", "device", "epsilon", "spsa_samples", "seed")
+
+
+# The paper's best validation mean RMSE per method: label -> key of its per-epoch values in paper_reported.json.
+PAPER_BESTS = {
+    "paper's SPSA best": "validation_rmse_per_epoch_spsa",
+    "paper's FDSA best": "validation_rmse_per_epoch_fdsa",
+}
+
+
+def paper_bests(reported: dict) -> dict[str, float]:
+    """The lowest per-epoch validation mean RMSE the paper reports for SPSA and FDSA (reported, not measured)."""
+    return {label: min(row[2] for row in reported[key]) for label, key in PAPER_BESTS.items()}
+
+
+def load_tuned(profile: str, root: str | Path | None = None) -> tuple[BaselineConfig, pd.DataFrame]:
+    """The baseline settings and choices the baselines chapter tuned (its ``tuned.json``)."""
+    path = chapter_data_dir(profile, "baselines", root) / "tuned.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: the baselines chapter writes it; run it first (make runs PROFILE={profile})"
+        )
+    stored = json.loads(path.read_text())
+    return BaselineConfig(**stored["config"]), pd.DataFrame(stored["choices"])
 
 
 def trajectory_of(params: dict) -> int:

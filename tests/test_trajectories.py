@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrnn_core import figures, trajectories
+from qrnn_core import figures, study, trajectories
 from qrnn_core.study import StudyRun
 from qrnn_core.training import RunRecord
 
@@ -101,3 +101,13 @@ def test_figures_draw():
     low, high = fig.axes[0].get_ylim()
     assert low > -1 and high < 2  # the axes stay on the truth's range
     plt.close(fig)
+
+
+def test_paper_bests_are_the_reported_minima():
+    bests = trajectories.paper_bests(study.paper_reported())
+    assert round(bests["paper's SPSA best"], 4) == 0.1142 and round(bests["paper's FDSA best"], 4) == 0.1178
+
+
+def test_missing_tuning_names_the_chapter(tmp_path):
+    with pytest.raises(FileNotFoundError, match="baselines chapter"):
+        trajectories.load_tuned("smoke", tmp_path)
