@@ -98,6 +98,11 @@ def trajectory_findings(trajectories: pd.DataFrame | None, comparison: pd.DataFr
     return [trajectory_chapter.findings(trajectory_chapter.spread(trajectories, paper), comparison, paper)]
 
 
+def _named(row: pd.Series) -> str:
+    """A baselines row's model with its trained parameters (unless its name already states them)."""
+    return row["model"] if "parameters" in str(row["model"]) else f"{row['model']} ({int(row['parameters'])} parameters)"
+
+
 def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
     """Best QRNN against the best classical model (mean, y and z RMSE, parameters): who wins, said plainly."""
     if baselines is None:
@@ -109,9 +114,9 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
     q = qrnn.loc[qrnn["rmse_mean"].idxmin()]
     c = classical.loc[classical["rmse_mean"].idxmin()]
     verdict = "the QRNN **loses**" if c["rmse_mean"] < q["rmse_mean"] else "the QRNN **wins**"
-    lines = [f"Best QRNN: {q['model']} ({int(q['parameters'])} trained parameters), validation mean RMSE "
-             f"{q['rmse_mean']:.4f} (y {q['rmse_y']:.4f}, z {q['rmse_z']:.4f}). Best classical model: {c['model']} "
-             f"({int(c['parameters'])} parameters), {c['rmse_mean']:.4f} (y {c['rmse_y']:.4f}, z {c['rmse_z']:.4f}). "
+    lines = [f"Best QRNN: {_named(q)}, validation mean RMSE {q['rmse_mean']:.4f} (y {q['rmse_y']:.4f}, z "
+             f"{q['rmse_z']:.4f}). Best classical model: {_named(c)}, {c['rmse_mean']:.4f} (y {c['rmse_y']:.4f}, z "
+             f"{c['rmse_z']:.4f}). "
              f"On the mean, {verdict} (ratio {q['rmse_mean'] / c['rmse_mean']:.2f})."]  # fmt: skip
     for target in ("y", "z"):
         column = f"rmse_{target}"
@@ -123,7 +128,7 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
         m = matched.loc[matched["rmse_mean"].idxmin()]
         word = "beats" if m["rmse_mean"] < q["rmse_mean"] else "does not beat"
         lines.append(f"With no more trained parameters than the QRNN ({int(q['parameters'])}), the best classical model "
-                     f"is {m['model']} ({int(m['parameters'])} parameters, {m['rmse_mean']:.4f}): it {word} the QRNN.")
+                     f"is {_named(m)}, {m['rmse_mean']:.4f}: it {word} the QRNN.")
     return lines
 
 

@@ -19,7 +19,7 @@ def test_baseline_findings_say_who_wins():
     lines = findings.baseline_findings(_baselines(0.12))
     assert "the QRNN **loses**" in lines[0] and "MLP, best found" in lines[0]
     assert "2 of 3 classical models beat the best QRNN" in lines[1]
-    assert "GRU, parameter-matched (140 parameters, 0.0500): it beats the QRNN" in lines[3]
+    assert "GRU, parameter-matched (140 parameters), 0.0500: it beats the QRNN" in lines[3]
     assert "the QRNN **wins**" in findings.baseline_findings(_baselines(0.01))[0]
     assert findings.baseline_findings(None) == [findings.missing(findings.BASELINES)]
 
