@@ -196,12 +196,14 @@ def fdsa_fidelity_statement(frame: pd.DataFrame, shots: int = 1024, epsilon: flo
         if s not in fdsa.index.get_level_values("shots"):
             return f"no FDSA estimates at {s or 'exact'} shots and epsilon {epsilon:g}"
         f = fdsa.xs(s, level="shots").iloc[0]
-        line = f"with {'exact distributions' if s == 0 else f'{s} shots per step'}: FDSA cosine {f.cosine_mean:.3f} ± {f.cosine_sem:.3f} ({int(f.evaluations)} evaluations)"
+        where = "exact distributions" if s == 0 else f"{s} shots per step"
+        line = f"with {where}: FDSA cosine {f.cosine_mean:.3f} ± {f.cosine_sem:.3f} ({int(f.evaluations)} evaluations)"
         for samples in (2, n_params):
             key = ("spsa", samples, s)
             if key in summary.index:
                 p = summary.loc[key]
-                line += f"; SPSA with {samples} samples {p.cosine_mean:.3f} ± {p.cosine_sem:.3f} ({int(p.evaluations)} evaluations)"
+                line += (f"; SPSA with {samples} samples {p.cosine_mean:.3f} ± {p.cosine_sem:.3f} "
+                         f"({int(p.evaluations)} evaluations)")
         parts.append(line)
     f_shots = fdsa.xs(shots, level="shots").iloc[0]
     verdict = []
@@ -238,7 +240,7 @@ def quality_points(seed: int, pretrain_sequences: int, out_dir: str | Path) -> d
 
 
 def training_sample(config: TrainConfig, n_sequences: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n_sequences`` training windows evenly spaced over the pool: features (B, T, C) and targets (B, T, 2), double."""
+    """``n_sequences`` training windows evenly spaced over the pool (double): features (B, T, C), targets (B, T, 2)."""
     data = load_lorenz(config.data_config(), config.cache_dir)
     check_int("n_sequences", n_sequences, 1, len(data.train_inputs))
     index = np.linspace(0, len(data.train_inputs) - 1, n_sequences).round().astype(int)
@@ -499,12 +501,14 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
     """
     s, f = (outcomes[outcomes["variant"] == name] for name in (spsa, fdsa))
     if s.empty or f.empty:
-        raise ValueError(f"variants {spsa!r} and {fdsa!r} both need seeds; variants: {', '.join(outcomes['variant'].unique())}")
+        known = ", ".join(outcomes["variant"].unique())
+        raise ValueError(f"variants {spsa!r} and {fdsa!r} both need seeds; variants: {known}")
     last = int(min(s["last_epoch"].min(), f["last_epoch"].min()))
     if last < 3:
         return (f"**{fdsa} against {spsa}**: only {last} epoch(s) per seed; stability after the best epoch needs at "
                 f"least 3.")
-    rise = bootstrap_interval([f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level, seed=seed)
+    rise = bootstrap_interval([f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level,
+                              seed=seed)  # fmt: skip
     spread = bootstrap_interval([f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy()], lambda a, b: _sd(a) - _sd(b),
                                 level, seed=seed)  # fmt: skip
     below = [d[2] < 0 for d in (rise, spread)]
@@ -541,7 +545,8 @@ def seed_caption(profile: str, frame: pd.DataFrame, runs: list[StudyRun]) -> str
             f"validation on {val} steps, torch simulator (shots drawn from its exact distributions). "
             f"Machine: {study_machine(runs)}.")
     if borrowed:
-        text += (f" The profile's main run{'s' if len(borrowed) > 1 else ''} {', '.join(borrowed)} count as one seed each, "
+        text += (f" The profile's main run{'s' if len(borrowed) > 1 else ''} {', '.join(borrowed)} count as one "
+                 f"seed each, "
                  f"cut to {epochs} epochs: training is deterministic epoch by epoch, so these epochs are what a "
                  f"{epochs}-epoch run gives.")
     return text
@@ -567,7 +572,8 @@ def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 
     cost = f" Measured cost of this profile's FDSA runs: {'; '.join(costs)}." if costs else ""
     per_update = {method: run.record.updates["circuit_evaluations"].median() for run in runs
                   if run.complete and len(run.record.updates) for method in [run.method]}  # fmt: skip
-    ratio = (f" An FDSA update costs {per_update['fdsa']:.0f} sequence evaluations against SPSA's {per_update['spsa']:.0f}."
+    ratio = (f" An FDSA update costs {per_update['fdsa']:.0f} sequence evaluations against SPSA's "
+             f"{per_update['spsa']:.0f}."
              if {"fdsa", "spsa"} <= set(per_update) else "")  # fmt: skip
     return (f"**Claim 2 (FDSA is more stable than SPSA) is not tested in this profile**: its seeds sweep has no FDSA "
             f"variant beside an SPSA one at the same shots.{ratio} Several FDSA seeds over several full epochs do not "
@@ -578,7 +584,8 @@ def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95
     """Mean best validation RMSE of variant ``a`` minus ``b`` across seeds, with its bootstrap interval, in words."""
     x, y = (outcomes.loc[outcomes["variant"] == v, "best_rmse"].to_numpy() for v in (a, b))
     if not len(x) or not len(y):
-        raise ValueError(f"variants {a!r} and {b!r} both need seeds; variants: {', '.join(outcomes['variant'].unique())}")
+        known = ", ".join(outcomes["variant"].unique())
+        raise ValueError(f"variants {a!r} and {b!r} both need seeds; variants: {known}")
     diff = bootstrap_interval([x, y], lambda u, v: u.mean() - v.mean(), level, seed=seed)
     if diff[1] > 0:
         verdict = f"{b} is better"
@@ -622,7 +629,7 @@ def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per run of :func:`cost_accuracy`: epochs, what the whole run consumed, its best validation RMSE and when."""
     trained = table[table["epoch"] > 0]
     rows = []
-    for run, part in trained.groupby("run", sort=False):
+    for _, part in trained.groupby("run", sort=False):
         best = part.loc[part["rmse_mean"].idxmin()]
         last = part.loc[part["epoch"].idxmax()]
         rows.append({"run": part["label"].iloc[0], "method": part["method"].iloc[0], "shots per step": last["shots"],

@@ -64,7 +64,8 @@ def seed_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]:
         return [missing(SEEDS)]
     outcomes = analysis.seed_outcomes(seeds)
     lines = [f"Across training seeds ({int(seeds['epoch'].max())} epochs of {int(seeds['n_train'].iloc[0])} sequences "
-             f"each), the best validation mean RMSE varies as follows ({level:.0%} bootstrap interval of the SD over seeds):"]
+             f"each), the best validation mean RMSE varies as follows ({level:.0%} bootstrap interval of the SD over "
+             "seeds):"]
     for variant, part in outcomes.groupby("variant", sort=False):
         lines.append(f"- **{variant}**: mean {part['best_rmse'].mean():.4f}, {spread(part['best_rmse'], level)} seeds.")
     return [*lines, "", *claim_findings(seeds, level)]
@@ -88,8 +89,11 @@ def claim_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]
 
 
 def trajectory_findings(trajectories: pd.DataFrame | None, comparison: pd.DataFrame | None, reported: dict) -> list[str]:
-    """The trajectories chapter's findings (:func:`qrnn_core.trajectories.findings`) from its CSVs: the spread of
-    each QRNN's best RMSE across trajectories, where the paper's bests fall in it, and the spread across seeds beside it."""
+    """The trajectories chapter's findings (:func:`qrnn_core.trajectories.findings`) from its CSVs.
+
+    The spread of each QRNN's best RMSE across trajectories, where the paper's bests fall
+    in it, and the spread across seeds beside it.
+    """
     if trajectories is None:
         return [missing(TRAJECTORIES)]
     if comparison is None:
@@ -100,7 +104,8 @@ def trajectory_findings(trajectories: pd.DataFrame | None, comparison: pd.DataFr
 
 def _named(row: pd.Series) -> str:
     """A baselines row's model with its trained parameters (unless its name already states them)."""
-    return row["model"] if "parameters" in str(row["model"]) else f"{row['model']} ({int(row['parameters'])} parameters)"
+    model = str(row["model"])
+    return model if "parameters" in model else f"{model} ({int(row['parameters'])} parameters)"
 
 
 def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
@@ -110,7 +115,8 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
     table = baselines.dropna(subset=["rmse_mean"])
     qrnn, classical = (table[table["kind"] == kind] for kind in ("qrnn", "classical"))
     if qrnn.empty or classical.empty:
-        return [f"The baselines table has {len(qrnn)} QRNN and {len(classical)} classical rows with a result: no comparison."]
+        return [f"The baselines table has {len(qrnn)} QRNN and {len(classical)} classical rows with a result: "
+                "no comparison."]
     q = qrnn.loc[qrnn["rmse_mean"].idxmin()]
     c = classical.loc[classical["rmse_mean"].idxmin()]
     verdict = "the QRNN **loses**" if c["rmse_mean"] < q["rmse_mean"] else "the QRNN **wins**"
@@ -127,8 +133,8 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
     if not matched.empty:
         m = matched.loc[matched["rmse_mean"].idxmin()]
         word = "beats" if m["rmse_mean"] < q["rmse_mean"] else "does not beat"
-        lines.append(f"With no more trained parameters than the QRNN ({int(q['parameters'])}), the best classical model "
-                     f"is {_named(m)}, {m['rmse_mean']:.4f}: it {word} the QRNN.")
+        lines.append(f"With no more trained parameters than the QRNN ({int(q['parameters'])}), the best classical "
+                     f"model is {_named(m)}, {m['rmse_mean']:.4f}: it {word} the QRNN.")
     return lines
 
 
@@ -153,7 +159,8 @@ def benchmark_findings(profile: str, root: str | Path | None = None) -> list[str
     path = data_path(profile, BENCHMARK, root)
     if not path.is_file():
         return [missing(BENCHMARK)]
-    return [f"- {row['result']}: {row['this build']}." for row in summary.speedup_rows(bench_report.load_benchmark(path))]
+    rows = summary.speedup_rows(bench_report.load_benchmark(path))
+    return [f"- {row['result']}: {row['this build']}." for row in rows]
 
 
 def conclusion_points(profile: str, root: str | Path | None = None, level: float = 0.95) -> list[str]:

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from qrnn_core import analysis, study, training
-from qrnn_core.training import RunRecord
 from qrnn_core.model import QRNN, QRNNConfig
+from qrnn_core.training import RunRecord
 
 
 def test_cosine_and_relative_error_known_answers():
@@ -129,8 +129,9 @@ def test_paper_claims_on_constructed_histories():
 
 
 def _run(name: str, params: dict, curve: list[float], evaluations: int = 10) -> study.StudyRun:
-    config = {"method": params["method"], "shots": params.get("shots"), "seed": params["seed"], "n_train": params.get("n_train"),
-              "batch_size": 1, "seq_len": 20, "lr": params.get("lr"), "epochs": params.get("epochs")}  # fmt: skip
+    config = {"method": params["method"], "shots": params.get("shots"), "seed": params["seed"],
+              "n_train": params.get("n_train"), "batch_size": 1, "seq_len": 20, "lr": params.get("lr"),
+              "epochs": params.get("epochs")}  # fmt: skip
     epochs = [{"epoch": e, "val_rmse_y": v, "val_rmse_z": v, "val_rmse_mean": v, "train_rmse": v,
                "circuit_evaluations": evaluations} for e, v in enumerate(curve[1:], start=1)]  # fmt: skip
     result = {"status": "complete", "config": config, "epochs": epochs,
@@ -205,8 +206,9 @@ def test_chapter_figures_draw_every_variant_and_run():
     assert len(evaluations.lines) == 2 and len(shots.lines) == 1  # the exact run consumes no shots
     model, features, targets = _small_problem()
     S = analysis.EstimatorSetting
-    quality = pd.concat([analysis.gradient_quality(model, features, targets, 2, [S("fdsa", 0.1), S("spsa", 0.1, 2)],
-                                                   [None, 64], repeats=1, seed=0).assign(point=p) for p in ("a", "b")])  # fmt: skip
+    settings = [S("fdsa", 0.1), S("spsa", 0.1, 2)]
+    frame = analysis.gradient_quality(model, features, targets, 2, settings, [None, 64], 1, 0)
+    quality = pd.concat([frame.assign(point=p) for p in ("a", "b")])
     assert len(figures.quality_epsilon_figure(analysis.epsilon_summary(quality), ["a", "b"], [0, 64]).axes) == 4
     assert len(figures.quality_samples_figure(analysis.samples_summary(quality), ["a", "b"], [0, 64]).axes) == 2
     assert len(figures.quality_shots_figure(analysis.shots_summary(quality, 8), ["a", "b"]).axes) == 4
