@@ -305,7 +305,8 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
         method, shots, sweep = run["method"].iloc[0], run["shots"].iloc[0], run["sweep"].iloc[0]
         key = f"{method_label(method)}, {f'{shots} shots' if shots else 'exact distributions'}"
         style = {"color": method_color(method), "ls": "-" if shots or method == "exact" else "--",
-                 "lw": 0.8 if sweep else 1.8, "alpha": 0.6 if sweep else 1.0, "marker": "." if sweep else "o"}  # fmt: skip
+                 "lw": 0.8 if sweep else 1.8, "alpha": 0.6 if sweep else 1.0,
+                 "marker": "." if sweep else "o"}  # fmt: skip
         label = None if key in labelled else key
         labelled.add(key)
         axes[0].plot(run["evaluations"], run["rmse_mean"], label=label, **style)
@@ -356,8 +357,9 @@ def quality_samples_figure(summary: pd.DataFrame, points: list[str], shots: list
             part = summary[(summary["point"] == point) & (summary["shots"] == s)]
             where = "exact" if s == 0 else f"{s} shots"
             spsa = part[part["method"] == "spsa"].sort_values("evaluations")
-            ax.errorbar(spsa["evaluations"], spsa["cosine_mean"], yerr=spsa["cosine_sem"], capsize=3, label=f"SPSA, {where}",
-                        color=method_color("spsa"), marker="o" if s == 0 else "^", ls="-" if s == 0 else "--")  # fmt: skip
+            ax.errorbar(spsa["evaluations"], spsa["cosine_mean"], yerr=spsa["cosine_sem"], capsize=3,
+                        label=f"SPSA, {where}", color=method_color("spsa"), marker="o" if s == 0 else "^",
+                        ls="-" if s == 0 else "--")  # fmt: skip
             for _, row in part[part["method"] != "spsa"].iterrows():
                 ax.errorbar(row["evaluations"], row["cosine_mean"], yerr=row["cosine_sem"], marker="s", capsize=3,
                             label=f"{row['estimator']}, {where}", color=method_color(row["method"]),
