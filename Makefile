@@ -17,13 +17,14 @@ LOCK := requirements.lock
 LOCK_TOOLS := .lock-tools
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: setup lock test test-fast bench book runs plan clean distclean help
+.PHONY: setup lock test test-fast chromium lab bench book runs plan clean distclean help
 
 help:
 	@echo "make setup   create .venv and install the package with its dependencies"
 	@echo "make lock    re-resolve pyproject.toml into $(LOCK) and environment.yml (after changing dependencies)"
 	@echo "make test    run the test suite (installs first)"
 	@echo "make test-fast  the tests without the slow end-to-end and browser ones"
+	@echo "make lab     open notebooks/ in JupyterLab with the project's kernel"
 	@echo "make book    run the study (PROFILE=smoke|quick|paper, default quick) and build the book"
 	@echo "make runs    only execute the notebooks of PROFILE into build/PROFILE/"
 	@echo "            EXECUTOR=make (default, make -j) or EXECUTOR=dask [DASK_SCHEDULER=tcp://host:port] [WORKERS=N]"
@@ -52,8 +53,24 @@ lock:
 		--extra dev --unsafe-package torch --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 	$(PYTHON) tools/environment_from_lock.py $(LOCK) environment.yml
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser test (tests/test_browser.py) drives the system Chromium; it is installed here when
+# missing and we are root (apt-get); otherwise this prints what to do, and the test fails saying so.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	if [ -x $(CHROMIUM) ]; then exit 0; fi
+	if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+	else
+		echo "$(CHROMIUM) is missing and this is not root: ask an administrator to run 'apt-get install -y chromium'" >&2
+		echo "(Debian/Ubuntu), or install Chromium elsewhere and set QRNN_CHROMIUM=/path/to/chromium (README, 'The browser test')." >&2
+	fi
+
+# JupyterLab on notebooks/ with the project's kernel (python3, registered in .venv by make setup).
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=python3 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The fast suite for development; `make test` (and CI) run everything.
 test-fast: $(STAMP)
