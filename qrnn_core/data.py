@@ -22,7 +22,8 @@ import pandas as pd
 from .checks import check_choice, check_int
 from .files import save_npz
 
-DEFAULT_CACHE = Path(os.environ.get("QRNN_DATA_CACHE", "data_cache"))
+# At the repository root (never relative to the working directory, e.g. notebooks/), or $QRNN_DATA_CACHE.
+DEFAULT_CACHE = Path(os.environ.get("QRNN_DATA_CACHE", Path(__file__).resolve().parents[1] / "data_cache"))
 DEFAULT_DATA_SEED = 1920
 SCALES = ("minmax", "none")
 FILE_SUFFIXES = (".npy", ".csv")
