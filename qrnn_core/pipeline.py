@@ -81,7 +81,10 @@ def _chapter_settings(path: Path, chapters: list[str]) -> tuple[dict, list[str],
     inputs = values.pop("inputs", None) or []
     exclusive = values.pop("exclusive", False)
     if not isinstance(depends_on, list) or any(dep not in chapters or dep == path.stem for dep in depends_on):
-        raise ValueError(f"chapter file {path}: depends_on must be a list of other chapters ({', '.join(chapters)}), got {depends_on!r}")
+        raise ValueError(
+            f"chapter file {path}: depends_on must be a list of other chapters ({', '.join(chapters)}), "
+            f"got {depends_on!r}"
+        )
     if not isinstance(inputs, list) or not all(isinstance(item, str) for item in inputs):
         raise ValueError(f"chapter file {path}: inputs must be a list of file paths, got {inputs!r}")
     if not isinstance(exclusive, bool):
@@ -109,7 +112,8 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
     shared = [ch for ch in chapters if not settings[ch][3]]
     bad = [(ch, dep) for ch in shared for dep in settings[ch][1] if dep in exclusive]
     if bad:
-        raise ValueError(f"chapter {bad[0][0]!r} depends on {bad[0][1]!r}, which is exclusive (runs last); drop the dependency")
+        chapter, dep = bad[0]
+        raise ValueError(f"chapter {chapter!r} depends on {dep!r}, which is exclusive (runs last); drop the dependency")
     tasks: dict[str, Task] = {}
 
     def add(chapter: str, seen: tuple[str, ...] = ()) -> None:
@@ -120,7 +124,7 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
         params, depends_on, inputs, alone = settings[chapter]
         for dep in depends_on:
             add(dep, (*seen, chapter))
-        if alone:  # after every other task, and after the exclusive chapters placed before it (its depends_on among them)
+        if alone:  # after every other task and the exclusive chapters placed before it (its depends_on among them)
             earlier = [name for name, task in tasks.items() if task.exclusive]
             deps = (*run_names, *(f"chapters/{c}" for c in shared), *earlier)
         else:
@@ -154,7 +158,11 @@ def write_params(plan: list[Task], root: str | Path | None = None) -> None:
 
 
 def stale_tasks(plan: list[Task], root: str | Path | None = None) -> set[str]:
-    """Names of the tasks Make would run: output missing, older than an input or a dependency's output, or a dependency stale."""
+    """Names of the tasks Make would run.
+
+    A task is stale when its output is missing, older than an input or a dependency's output,
+    or a dependency is stale.
+    """
     root = study.repo_root(root)
     by_name = {task.name: task for task in plan}
     stale: set[str] = set()
@@ -173,8 +181,8 @@ def stale_tasks(plan: list[Task], root: str | Path | None = None) -> set[str]:
         if any(dep in stale for dep in task.deps):
             stale.add(task.name)
             continue
-        newest = max([*(mtime(path) for path in task.inputs), *(mtime(by_name[dep].output) for dep in task.deps)], default=0.0)
-        if newest > output.stat().st_mtime:
+        times = [*(mtime(path) for path in task.inputs), *(mtime(by_name[dep].output) for dep in task.deps)]
+        if max(times, default=0.0) > output.stat().st_mtime:
             stale.add(task.name)
     return stale
 
@@ -259,7 +267,7 @@ def select(plan: list[Task], patterns: list[str] | None) -> list[Task]:
     by_name = {task.name: task for task in plan}
     wanted = {task.name for task in plan if any(fnmatch.fnmatchcase(task.name, p) for p in patterns)}
     if not wanted:
-        raise ValueError(f"no task matches {patterns}; tasks are named like {plan[0].name!r} (train/<run>, chapters/<chapter>)")
+        raise ValueError(f"no task matches {patterns}; tasks are named train/<run> and chapters/<chapter>")
     stack = list(wanted)
     while stack:
         for dep in by_name[stack.pop()].deps:
@@ -355,7 +363,11 @@ def run_dask(plan: list[Task], root: str | Path | None = None, *, scheduler: str
 
 # ---------------------------------------------------------------- planning a profile
 
-BENCH_CANDIDATES = ("bench_results/bench.json", "build/{profile}/data/runtime/bench.json", "build/quick/data/runtime/bench.json")
+BENCH_CANDIDATES = (
+    "bench_results/bench.json",
+    "build/{profile}/data/runtime/bench.json",
+    "build/quick/data/runtime/bench.json",
+)
 
 
 def find_benchmark(profile: str, root: str | Path | None = None) -> Path | None:
@@ -401,8 +413,10 @@ def project_runs(plan: list[Task], bench: dict) -> list[dict]:
             continue
         n_updates = p.get("epochs", 10) * -(-(p.get("n_train") or protocol.TRAIN_WINDOWS) // p.get("batch_size", 1))
         val_steps = p.get("val_length") or protocol.VALIDATION_STEPS
-        seconds = n_updates * record["median_s"] + (p.get("epochs", 10) + 1) * validation["median_s"] * val_steps / validation["steps"]
-        note = record["status"] + ("" if p.get("shots") in (None, bench["config"]["shots"]) else f", timed at {bench['config']['shots']} shots")
+        validations_s = (p.get("epochs", 10) + 1) * validation["median_s"] * val_steps / validation["steps"]
+        seconds = n_updates * record["median_s"] + validations_s
+        shots = bench["config"]["shots"]
+        note = record["status"] + ("" if p.get("shots") in (None, shots) else f", timed at {shots} shots")
         rows.append(row | {"updates": n_updates, "seconds": seconds, "note": note})
     return rows
 
@@ -416,7 +430,9 @@ def makespan(seconds: list[float], workers: int) -> float:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
 
 
 def plan_report(profile: str, workers: int, root: str | Path | None = None, bench_path: str | Path | None = None) -> str:
@@ -435,19 +451,22 @@ def plan_report(profile: str, workers: int, root: str | Path | None = None, benc
     width = max(len(row["run"]) for row in rows)
     device = bench.get("provenance", {}).get("device") or bench.get("machine") or {}
     load = device.get("load_average")
-    lines = [f"profile {profile}: {len(rows)} training runs, projected from {path.relative_to(root) if path.is_relative_to(root) else path} "
+    source = path.relative_to(root) if path.is_relative_to(root) else path
+    lines = [f"profile {profile}: {len(rows)} training runs, projected from {source} "
              f"({device.get('cpu', 'unknown CPU')}, {bench['config'].get('threads', 1)} thread(s) per process, "
              f"{bench['config'].get('repeats', '?')} timed update(s) per method"
              + (f", load average {load[0]:.1f} when it started)" if load else ")"),
              f"{'run':{width}s}  {'method':11s} {'path':11s} {'updates':>8s}  projected"]  # fmt: skip
     for row in rows:
         time_text = _duration(row["seconds"]) if row["seconds"] is not None else "-"
-        lines.append(f"{row['run']:{width}s}  {row['method']:11s} {row['path']:11s} {row.get('updates', ''):>8}  {time_text:>9s}  ({row['note']})")
+        updates = row.get("updates", "")
+        lines.append(f"{row['run']:{width}s}  {row['method']:11s} {row['path']:11s} {updates:>8}  {time_text:>9s}  ({row['note']})")
     seconds = [row["seconds"] for row in rows if row["seconds"] is not None]
     total, longest = sum(seconds), max(seconds, default=0.0)
-    lines += [f"sum of projected run times: {_duration(total)} (one worker); longest run: {_duration(longest)} (the floor)"]
+    lines.append(f"sum of projected run times: {_duration(total)}; longest run: {_duration(longest)} (the floor)")
     for n in sorted({1, 2, workers}):
-        lines.append(f"projected wall time on {n} worker(s): {_duration(makespan(seconds, n))} (longest run first to the least-loaded worker)")
+        wall = _duration(makespan(seconds, n))
+        lines.append(f"projected wall time on {n} worker(s): {wall} (longest run first to the least-loaded worker)")
     lines.append("Projected: update and validation medians of the benchmark times the run's updates; chapters and "
                  "notebook start-up (seconds per task) not included; runs without a projection are left out.")  # fmt: skip
     return "\n".join(lines)
@@ -462,12 +481,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     makefile = commands.add_parser("makefile", help="write the parameter files and build/PROFILE/plan.mk")
     dask = commands.add_parser("dask", help="run the stale tasks on Dask")
-    dask.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER") or None, help="tcp://host:port (default: $DASK_SCHEDULER, else a LocalCluster)")
+    scheduler_help = "tcp://host:port (default: $DASK_SCHEDULER, else a LocalCluster)"
+    dask.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER") or None, help=scheduler_help)
     dask.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: one per core)")
     dask.add_argument("--tasks", nargs="*", help="only these tasks and what they need (shell patterns, e.g. 'train/*')")
     plan = commands.add_parser("plan", help="projected time of every run and of the profile on N workers")
     plan.add_argument("--workers", type=int, default=16)
-    plan.add_argument("--bench", default=None, help="benchmark JSON (default: bench_results/bench.json or a runtime chapter's)")
+    plan.add_argument("--bench", help="benchmark JSON (default: bench_results/bench.json or a runtime chapter's)")
     for command in (makefile, dask, plan):
         command.add_argument("profile", choices=study.PROFILES)
     args = parser.parse_args(argv)

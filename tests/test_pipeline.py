@@ -270,26 +270,24 @@ def test_plan_without_a_benchmark_says_how_to_get_one(tmp_path):
 
 # ---------------------------------------------------------------- both executors, end to end (smoke runs)
 
-TINY_CHAPTER = """from pathlib import Path
-from qrnn_core import study
+FINAL_CHAPTER = """from qrnn_core import study
 runs = study.load_profile(profile, root)
-assert runs and all(run.status != "missing" for run in runs), "a chapter runs after every run"
-assert {after!r} is None or (Path(root) / "build" / profile / "chapters" / f"{{{after!r}}}.ipynb").is_file()
+assert runs and all(run.complete for run in runs), "the exclusive chapter runs after every run"
 """
 
 
-def chapter_notebook(after: str | None) -> nbformat.NotebookNode:
-    """A tiny chapter that checks it runs after every run (and after the chapter ``after``)."""
+def chapter_notebook() -> nbformat.NotebookNode:
+    """A tiny chapter that checks it runs after every run."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Tiny"), nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
-                      nbformat.v4.new_code_cell(TINY_CHAPTER.format(after=after))]  # fmt: skip
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Final"), nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
+                      nbformat.v4.new_code_cell(FINAL_CHAPTER)]  # fmt: skip
     notebook.cells[1].metadata["tags"] = ["parameters"]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
 
 
 def smoke_tree(tmp_path_factory, name: str) -> Path:
-    """A copy of the working tree whose smoke profile is two runs, a chapter and an exclusive chapter after it."""
+    """A copy of the working tree whose smoke profile is two runs and one (exclusive) chapter."""
     tree = tmp_path_factory.mktemp(name)
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
                             check=True).stdout.decode().split("\0")  # fmt: skip
@@ -303,10 +301,8 @@ def smoke_tree(tmp_path_factory, name: str) -> Path:
     for path in [*configs.glob("*.yaml"), *configs.glob("train/*.yaml")]:
         if path.name not in ("exact-cpu.yaml", "spsa-cpu.yaml"):
             path.unlink()
-    (configs / "tiny.yaml").write_text("{}\n")
     (configs / "final.yaml").write_text("exclusive: true\n")
-    nbformat.write(chapter_notebook(None), tree / "notebooks" / "tiny.ipynb")
-    nbformat.write(chapter_notebook("tiny"), tree / "notebooks" / "final.ipynb")
+    nbformat.write(chapter_notebook(), tree / "notebooks" / "final.ipynb")
     return tree
 
 
@@ -337,7 +333,7 @@ def dask_tree(tmp_path_factory) -> Path:
     tree = smoke_tree(tmp_path_factory, "dask")
     done = command(tree, "EXECUTOR=dask", "WORKERS=2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "4 task(s) done, 0 failed" in done.stdout, done.stdout
+    assert "3 task(s) done, 0 failed" in done.stdout, done.stdout
     return tree
 
 
@@ -363,7 +359,7 @@ def test_dask_run_folders_equal_makes(make_tree, dask_tree):
         assert dasked["provenance"]["executor"] == "dask"
         assert dasked["provenance"]["scheduler"].startswith("tcp://127.0.0.1:") and dasked["provenance"]["worker_host"] == "127.0.0.1"
     for tree in (make_tree, dask_tree):
-        assert {p.name for p in (tree / "build" / "smoke" / "chapters").iterdir()} == {"tiny.ipynb", "final.ipynb"}
+        assert [p.name for p in (tree / "build" / "smoke" / "chapters").iterdir()] == ["final.ipynb"]
 
 
 @pytest.mark.slow
@@ -373,7 +369,7 @@ def test_a_second_invocation_reruns_nothing(make_tree, dask_tree):
         done = command(tree, *args)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "papermill" not in done.stdout and outputs(tree) == before
-    assert "4 of 4 tasks up to date, 0 to run" in done.stdout
+    assert "3 of 3 tasks up to date, 0 to run" in done.stdout
 
 
 @pytest.mark.slow
@@ -388,7 +384,7 @@ def test_an_existing_scheduler_runs_what_is_out_of_date(dask_tree):
         (dask_tree / "build" / "smoke" / "train" / "exact-cpu.ipynb").unlink()
         done = command(dask_tree, "EXECUTOR=dask", f"DASK_SCHEDULER=tcp://127.0.0.1:{port}")
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        assert "1 of 4 tasks up to date, 3 to run" in done.stdout and "3 task(s) done, 0 failed" in done.stdout
+        assert "1 of 3 tasks up to date, 2 to run" in done.stdout and "2 task(s) done, 0 failed" in done.stdout
         after = outputs(dask_tree)
         assert after["build/smoke/runs/spsa-cpu/result.json"] == before["build/smoke/runs/spsa-cpu/result.json"]
         result, _, _ = run_files(dask_tree, "exact-cpu")
@@ -402,13 +398,13 @@ def test_an_existing_scheduler_runs_what_is_out_of_date(dask_tree):
 @pytest.mark.slow
 def test_a_failing_run_fails_alone_and_is_reported(dask_tree):
     configs = dask_tree / "configs" / "smoke" / "train"
-    (configs / "broken.yaml").write_text("run_label: broken\nmethod: exact\nepochs: -1\n")
+    (configs / "broken.yaml").write_text((configs / "exact-cpu.yaml").read_text().replace("epochs: 1", "epochs: -1"))
     (configs / "exact-s7.yaml").write_text((configs / "exact-cpu.yaml").read_text().replace("seed: 1920", "seed: 7"))
     done = command(dask_tree, "EXECUTOR=dask", "WORKERS=2")
     assert done.returncode != 0
     assert "FAILED notebooks/train.ipynb [train/broken]" in done.stderr + done.stdout
     assert "epochs must be an integer >= 0, got -1" in done.stderr + done.stdout
-    assert "1 task(s) done, 1 failed, 2 not run" in done.stdout
+    assert "1 task(s) done, 1 failed, 1 not run" in done.stdout
     runs = dask_tree / "build" / "smoke" / "runs"
     assert (runs / "exact-s7" / "result.json").is_file() and not (runs / "broken" / "result.json").exists()
     assert not (dask_tree / "build" / "smoke" / "train" / "broken.ipynb").exists(), "a failed run never looks complete"
