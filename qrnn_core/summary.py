@@ -23,7 +23,7 @@ RUNTIME_JSON = "bench.json"
 SEED_STYLE = "seed-style"
 BASELINES_CSV = "baselines.csv"
 NOT_BUILT = "not built"
-COLUMNS = ["result", "this build", "the paper (reported)", "scale", "chapter", "chapter_href"]
+COLUMNS = ["result", "this build", "the paper", "scale", "chapter", "chapter_href"]
 
 
 def _row(result: str, ours: str, paper: str, scale: str, chapter: str, title: str) -> dict:
@@ -60,7 +60,7 @@ def accuracy_rows(runs: list[study.StudyRun], reported: dict) -> list[dict]:
         run = study.pick(runs, method)
         paper = study.reported_validation(reported, method)
         best_paper = paper.loc[paper["val_rmse_mean"].idxmin()]
-        paper_text = f"{best_paper['val_rmse_mean']:.4f} (epoch {int(best_paper['epoch'])})"
+        paper_text = f"{best_paper['val_rmse_mean']:.4f} (epoch {int(best_paper['epoch'])}, reported)"
         if run.complete:
             epochs = run.epochs
             best = epochs.loc[epochs["val_rmse_mean"].idxmin()]

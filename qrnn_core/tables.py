@@ -162,21 +162,26 @@ def render_table(
     formats: Mapping[str, Format] | None = None,
     headers: Mapping[str, str] | None = None,
     links: Mapping[str, str] | None = None,
+    shown: list[str] | None = None,
     csv_href: str | None = None,
     csv_label: str = "",
 ) -> str:
     """The HTML of a table: at most ``max_rows`` rows shown, the rest in a collapsible full table.
 
-    ``links`` maps a shown column to a column of addresses (kept in the CSV, not shown).
+    ``links`` maps a shown column to a column of addresses (kept in the CSV, not shown);
+    ``shown`` lists the columns a reader sees (default: all; the CSV always has every column).
     """
     check_int("max_rows", max_rows, 1)
     frame = tidy(table)
     formats = dict(formats or {})
     headers = dict(headers or {})
     links = dict(links or {})
-    unknown = sorted((set(formats) | set(headers) | set(links) | set(links.values())) - set(frame.columns))
+    unknown = sorted((set(formats) | set(headers) | set(links) | set(links.values()) | set(shown or [])) - set(frame.columns))
     if unknown:
-        raise ValueError(f"formats/headers/links name unknown columns {unknown}; the table has {list(frame.columns)}")
+        raise ValueError(f"formats/headers/links/shown name unknown columns {unknown}; the table has {list(frame.columns)}")
+    if shown is not None:
+        frame = frame[list(dict.fromkeys([*shown, *(href for column, href in links.items() if column in shown)]))]
+        links = {column: href for column, href in links.items() if column in shown}
     parts = ['<div class="qrnn-table-wrap">']
     if len(frame) > max_rows:
         parts.append(_html_rows(frame.head(max_rows), formats, headers, links))
@@ -216,18 +221,20 @@ def show_table(
     formats: Mapping[str, Format] | None = None,
     headers: Mapping[str, str] | None = None,
     links: Mapping[str, str] | None = None,
+    shown: list[str] | None = None,
 ) -> Path:
     """Write ``table`` (tidy, full) as CSV under the chapter's data folder and display it readably.
 
     ``formats`` maps column names to a format spec (``".2%"``) or a function; ``headers``
     maps column names to the headers shown (the CSV keeps the column names); ``links`` maps a
-    column to the column of addresses its cells link to (not shown, kept in the CSV). The caption
+    column to the column of addresses its cells link to (not shown, kept in the CSV); ``shown``
+    picks the columns displayed (the CSV keeps them all). The caption
     (Markdown) is displayed below the table. Returns the CSV's path.
     """
     from IPython.display import HTML, Markdown, display
 
     path = csv_path(profile, chapter, name, root)
-    rendered = render_table(table, max_rows=max_rows, formats=formats, headers=headers, links=links,
+    rendered = render_table(table, max_rows=max_rows, formats=formats, headers=headers, links=links, shown=shown,
                             csv_href=book_csv_href(chapter, name), csv_label=f"{name}.csv")  # fmt: skip
     write_csv(path, tidy(table))
     display(HTML(rendered))

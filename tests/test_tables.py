@@ -47,6 +47,8 @@ def test_formats_and_headers_apply_and_unknown_columns_are_rejected():
     assert cells(html)[0] == "26%" and "x (scaled units)" in html
     linked = tables.render_table(pd.DataFrame({"page": ["Runtime"], "href": ["runtime.html"]}), links={"page": "href"})
     assert cells(linked) == ['<a href="runtime.html">Runtime</a>']
+    narrow = tables.render_table(pd.DataFrame({"a": [1], "b": [2], "c": [3]}), shown=["c", "a"])
+    assert cells(narrow) == ["3", "1"] and "<th" in narrow and ">b<" not in narrow
     with pytest.raises(ValueError, match="unknown columns \\['nope'\\]"):
         tables.render_table(table, formats={"nope": ".1f"})
     with pytest.raises(ValueError, match="max_rows"):
