@@ -75,8 +75,9 @@ def prediction_limits(truth: np.ndarray, prediction: np.ndarray, quantile: float
     """
     prediction = np.asarray(prediction, dtype=float)
     finite = prediction[np.isfinite(prediction)]
-    central = finite[(finite >= np.quantile(finite, quantile)) & (finite <= np.quantile(finite, 1 - quantile))] if len(finite) else finite
-    return limits_of(np.concatenate([np.asarray(truth, dtype=float), central]))
+    if len(finite):
+        finite = finite[(finite >= np.quantile(finite, quantile)) & (finite <= np.quantile(finite, 1 - quantile))]
+    return limits_of(np.concatenate([np.asarray(truth, dtype=float), finite]))
 
 
 def use_style() -> None:
@@ -172,7 +173,8 @@ def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) 
     n = len(pred["val_targets"]) if steps is None else min(steps, len(pred["val_targets"]))
     for k, (ax, name) in enumerate(zip(axes, TARGETS)):
         ax.plot(pred["val_targets"][:n, k], color=METHOD_COLORS["ground truth"], lw=1.2, label="ground truth")
-        ax.plot(pred["val_pred_best"][:n, k], lw=1.0, color=method_color(run.method), label=f"prediction (epoch {best})")
+        label = f"prediction (epoch {best})"
+        ax.plot(pred["val_pred_best"][:n, k], lw=1.0, color=method_color(run.method), label=label)
         ax.set_ylim(*prediction_limits(pred["val_targets"][:n, k], pred["val_pred_best"][:n, k]))
         ax.set_xlabel(STEP_AXIS)
         ax.set_ylabel(f"{name} (scaled units)")

@@ -75,7 +75,7 @@ def is_missing(value: object) -> bool:
 
 
 def format_number(value: float, significant: int = SIGNIFICANT) -> str:
-    """``value`` to ``significant`` digits (trailing zeros dropped): fixed notation from 0.001 to a million, else scientific."""
+    """``value`` to ``significant`` digits, no trailing zeros; fixed notation from 0.001 to 1e6, else scientific."""
     if not math.isfinite(value):
         return MISSING if math.isnan(value) else ("∞" if value > 0 else "−∞")
     if value == 0:
@@ -112,8 +112,12 @@ def _integral(column: pd.Series) -> bool:
     """Whether every present value of a numeric column is a whole number (e.g. counts stored as floats)."""
     values = pd.to_numeric(column, errors="coerce").dropna()
     numeric = len(values) == column.notna().sum() and len(values) > 0
-    return bool(numeric and pd.api.types.is_numeric_dtype(column) and (values == values.round()).all()
-                and values.abs().max() < 1e15)  # fmt: skip
+    return bool(
+        numeric
+        and pd.api.types.is_numeric_dtype(column)
+        and (values == values.round()).all()
+        and values.abs().max() < 1e15
+    )
 
 
 def tidy(table: pd.DataFrame) -> pd.DataFrame:
@@ -138,11 +142,15 @@ def _html_rows(
     """``<table>`` of ``frame``; a column in ``links`` links each cell to the address in its paired column."""
     hrefs = frame[list(links.values())]
     frame = frame.drop(columns=list(links.values()))
-    numeric = {column: pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
-               for column in frame.columns}  # fmt: skip
+    numeric = {
+        column: pd.api.types.is_numeric_dtype(frame[column]) and not pd.api.types.is_bool_dtype(frame[column])
+        for column in frame.columns
+    }
     integral = {column: _integral(frame[column]) for column in frame.columns}
-    head = "".join(f'<th class="{"num" if numeric[c] else "text"}">{html.escape(headers.get(c, header(c)))}</th>'
-                   for c in frame.columns)  # fmt: skip
+    head = "".join(
+        f'<th class="{"num" if numeric[c] else "text"}">{html.escape(headers.get(c, header(c)))}</th>'
+        for c in frame.columns
+    )
     body = []
     for i, row in frame.iterrows():
         cells = []
@@ -176,9 +184,13 @@ def render_table(
     formats = dict(formats or {})
     headers = dict(headers or {})
     links = dict(links or {})
-    unknown = sorted((set(formats) | set(headers) | set(links) | set(links.values()) | set(shown or [])) - set(frame.columns))
+    unknown = sorted(
+        (set(formats) | set(headers) | set(links) | set(links.values()) | set(shown or [])) - set(frame.columns)
+    )
     if unknown:
-        raise ValueError(f"formats/headers/links/shown name unknown columns {unknown}; the table has {list(frame.columns)}")
+        raise ValueError(
+            f"formats/headers/links/shown name unknown columns {unknown}; the table has {list(frame.columns)}"
+        )
     if shown is not None:
         frame = frame[list(dict.fromkeys([*shown, *(href for column, href in links.items() if column in shown)]))]
         links = {column: href for column, href in links.items() if column in shown}
@@ -186,13 +198,17 @@ def render_table(
     if len(frame) > max_rows:
         parts.append(_html_rows(frame.head(max_rows), formats, headers, links))
         parts.append(f'<p class="qrnn-table-note">The first {max_rows} of {len(frame)} rows.</p>')
-        parts.append(f"<details><summary>All {len(frame)} rows</summary>{_html_rows(frame, formats, headers, links)}</details>")
+        parts.append(
+            f"<details><summary>All {len(frame)} rows</summary>{_html_rows(frame, formats, headers, links)}</details>"
+        )
     else:
         parts.append(_html_rows(frame, formats, headers, links))
     if csv_href is not None:
         label = html.escape(csv_label or csv_href.rsplit("/", 1)[-1])
-        parts.append(f'<p class="qrnn-table-note">Data: <a class="qrnn-csv" href="{html.escape(csv_href)}" download>'
-                     f"{label}</a> (CSV, full table)</p>")  # fmt: skip
+        parts.append(
+            f'<p class="qrnn-table-note">Data: <a class="qrnn-csv" href="{html.escape(csv_href)}" download>'
+            f"{label}</a> (CSV, full table)</p>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
@@ -234,8 +250,16 @@ def show_table(
     from IPython.display import HTML, Markdown, display
 
     path = csv_path(profile, chapter, name, root)
-    rendered = render_table(table, max_rows=max_rows, formats=formats, headers=headers, links=links, shown=shown,
-                            csv_href=book_csv_href(chapter, name), csv_label=f"{name}.csv")  # fmt: skip
+    rendered = render_table(
+        table,
+        max_rows=max_rows,
+        formats=formats,
+        headers=headers,
+        links=links,
+        shown=shown,
+        csv_href=book_csv_href(chapter, name),
+        csv_label=f"{name}.csv",
+    )
     write_csv(path, tidy(table))
     display(HTML(rendered))
     if caption:

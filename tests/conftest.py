@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def make(tree: Path, *targets: str, timeout: int = 1200) -> subprocess.CompletedProcess:
     """Run ``make -j2 <targets> PROFILE=smoke`` in ``tree`` (its own package first on the path)."""
     env = os.environ | {"PYTHONPATH": str(tree)}
-    return subprocess.run(["make", "-j2", *targets, "PROFILE=smoke"], cwd=tree, env=env, capture_output=True, text=True,
-                          timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        ["make", "-j2", *targets, "PROFILE=smoke"], cwd=tree, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")
@@ -27,8 +28,13 @@ def smoke_tree(tmp_path_factory) -> Path:
     checkout's own build/ or book/ folders; test_book, test_browser and test_notebooks share it.
     """
     tree = tmp_path_factory.mktemp("study")
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         if (ROOT / name).is_file():
             (tree / name).parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import make
+
 from qrnn_core import study
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,8 @@ def test_every_configured_run_has_a_result(tree):
 
 
 @pytest.mark.parametrize(
-    "name", ["generated/runtime.html", "generated/accuracy.html", "generated/predictions.html", "generated/methods.html"]
+    "name",
+    ["generated/runtime.html", "generated/accuracy.html", "generated/predictions.html", "generated/methods.html"],
 )
 def test_figures_are_images_that_exist(tree, name):
     found = images(tree, name)
@@ -52,14 +53,19 @@ def test_tables_captions_and_notes(tree):
     runtime = page(tree, "generated/runtime.html")
     assert re.search(r"<table.*?Table 1", runtime, re.S), "the paper's Table 1, rebuilt by the runtime chapter"
     setup = page(tree, "generated/setup.html")
-    assert re.search(r"<table.*?mean time per update, s \(measured\)", setup, re.S), "runtime table of the training runs"
+    assert re.search(r"<table.*?mean time per update, s \(measured\)", setup, re.S), (
+        "runtime table of the training runs"
+    )
     accuracy = page(tree, "generated/accuracy.html")
     assert "Profile <code" in accuracy and "reported by the paper" in accuracy
     if not torch.cuda.is_available():
         assert "not run here (no CUDA device)" in accuracy
     notes = page(tree, "generated/reproduction_notes.html")
     assert "Table 1 swaps the two FDSA rows" in notes and "parameter_binds" in notes
-    assert "benchmarking optimization methods for quantum recurrent neural networks" in page(tree, "references.html").lower()
+    assert (
+        "benchmarking optimization methods for quantum recurrent neural networks"
+        in page(tree, "references.html").lower()
+    )
 
 
 def test_unchanged_runs_are_not_rerun(tree):

@@ -22,8 +22,10 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = os.environ.get("QRNN_CHROMIUM", "/usr/bin/chromium")
-INSTALL = ("as root: `apt-get install -y chromium` (or `make chromium`, which `make test` runs); without root, "
-           "install Chromium elsewhere and set QRNN_CHROMIUM=/path/to/chromium")  # fmt: skip
+INSTALL = (
+    "as root: `apt-get install -y chromium` (or `make chromium`, which `make test` runs); without root, "
+    "install Chromium elsewhere and set QRNN_CHROMIUM=/path/to/chromium"
+)
 SKIPPED_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "data"}
 
 
@@ -83,7 +85,7 @@ def broken_links(html_root: Path, base: str, page_url: str, hrefs: list[str]) ->
         parts = urlsplit(href)
         if not href.startswith(base) or parts.scheme not in ("http", "https"):
             continue  # external, mailto:, javascript:
-        target = html_root / unquote(parts.path[len(urlsplit(base).path):])
+        target = html_root / unquote(parts.path[len(urlsplit(base).path) :])
         if target.is_dir():
             target = target / "index.html"
         if not target.is_file():
@@ -102,13 +104,27 @@ def test_every_page_renders_cleanly_at_1280px(html_root, server, browser):
     errors: list[str] = []
     # Resources from other hosts (MathJax from its CDN) may not load on an offline test machine: a failed
     # request counts only when it asks the book itself; other console errors always count.
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource") else None)  # fmt: skip
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("requestfailed", lambda request: errors.append(f"failed to load {request.url}")
-            if request.url.startswith(server) else None)  # fmt: skip
-    page.on("response", lambda response: errors.append(f"HTTP {response.status} for {response.url}")
-            if response.status >= 400 and response.url.startswith(server) else None)  # fmt: skip
+    page.on(
+        "requestfailed",
+        lambda request: errors.append(f"failed to load {request.url}") if request.url.startswith(server) else None,
+    )
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"HTTP {response.status} for {response.url}")
+            if response.status >= 400 and response.url.startswith(server)
+            else None
+        ),
+    )
     for name in found:
         redirect = re.search(r'http-equiv="refresh" content="\d+; *url=([^"]+)"', (html_root / name).read_text(), re.I)
         if redirect:  # e.g. index.html -> the root page; the front-page test follows it in the browser
@@ -120,15 +136,23 @@ def test_every_page_renders_cleanly_at_1280px(html_root, server, browser):
         page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(img => img.loading = 'eager')")
         page.wait_for_function("Array.from(document.images).every(img => img.complete)", timeout=15000)
         issues = [f"console error: {text}" for text in errors]
-        issues += [f"image does not load: {src}" for src in page.evaluate(
-            "Array.from(document.images).filter(img => img.naturalWidth === 0).map(img => img.src)")]  # fmt: skip
+        issues += [
+            f"image does not load: {src}"
+            for src in page.evaluate(
+                "Array.from(document.images).filter(img => img.naturalWidth === 0).map(img => img.src)"
+            )
+        ]
         hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
         issues += [f"broken link: {link}" for link in broken_links(html_root, server, page.url, hrefs)]
         cells = page.evaluate("Array.from(document.querySelectorAll('td, th')).map(cell => cell.innerText.trim())")
         issues += [f"table cell reads {cell!r}" for cell in cells if re.search(r"\bnan\b", cell, re.I)]
-        issues += [f"table wider than the text column ({width} px > {room} px)" for width, room in page.evaluate(
-            "Array.from(document.querySelectorAll('.qrnn-table-wrap'))"
-            ".map(wrap => [wrap.scrollWidth, wrap.clientWidth]).filter(([w, c]) => w > c + 1)")]  # fmt: skip
+        issues += [
+            f"table wider than the text column ({width} px > {room} px)"
+            for width, room in page.evaluate(
+                "Array.from(document.querySelectorAll('.qrnn-table-wrap'))"
+                ".map(wrap => [wrap.scrollWidth, wrap.clientWidth]).filter(([w, c]) => w > c + 1)"
+            )
+        ]
         if issues:
             problems[name] = issues
     context.close()

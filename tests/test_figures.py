@@ -7,14 +7,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from qrnn_core import figures  # noqa: E402
-from qrnn_core.estimators import method_names  # noqa: E402
-from qrnn_core.study import StudyRun  # noqa: E402
-from qrnn_core.training import RunRecord  # noqa: E402
+from qrnn_core import figures
+from qrnn_core.estimators import method_names
+from qrnn_core.study import StudyRun
+from qrnn_core.training import RunRecord
 
 
 def test_every_method_has_its_own_colour():
@@ -37,8 +37,7 @@ def test_predictions_are_clipped_to_the_truth_and_coloured_by_method():
     targets = np.stack([t, 1 - t], axis=1)
     pred = targets.copy()
     pred[0] = -40.0  # one transient while the memory fills
-    record = RunRecord({"status": "complete", "best_epoch": 1}, None,
-                       {"val_targets": targets, "val_pred_best": pred})  # fmt: skip
+    record = RunRecord({"status": "complete", "best_epoch": 1}, None, {"val_targets": targets, "val_pred_best": pred})
     run = StudyRun("spsa-cpu", {"method": "spsa", "run_label": "SPSA"}, Path(), record)
     fig = figures.predictions_figure([run])
     for ax in fig.axes:

@@ -16,10 +16,25 @@ def cells(html: str) -> list[str]:
 
 
 def test_numbers_integers_and_missing_values_are_readable():
-    table = pd.DataFrame({"updates": [5.0, np.nan, 12.0], "median_s": [0.123456, 12345.678, 2.5e-7],
-                          "status": ["measured", None, "not run here (no CUDA device)"]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "updates": [5.0, np.nan, 12.0],
+            "median_s": [0.123456, 12345.678, 2.5e-7],
+            "status": ["measured", None, "not run here (no CUDA device)"],
+        }
+    )
     html = tables.render_table(table)
-    assert cells(html) == ["5", "0.1235", "measured", "—", "12346", "—", "12", "2.5e-07", "not run here (no CUDA device)"]
+    assert cells(html) == [
+        "5",
+        "0.1235",
+        "measured",
+        "—",
+        "12346",
+        "—",
+        "12",
+        "2.5e-07",
+        "not run here (no CUDA device)",
+    ]
     assert "<th" in html and "median (s)" in html and "nan" not in html.lower()
 
 
@@ -59,10 +74,14 @@ def test_show_table_writes_the_tidy_csv_and_links_it(tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     table = pd.DataFrame({"count": [1.0, 2.0], "rmse": [0.1, np.nan]}, index=pd.Index(["a", "b"], name="run"))
-    path = tables.show_table(table, "best", profile="smoke", chapter="accuracy", root=tmp_path, caption="**Table 1.** x")
+    path = tables.show_table(
+        table, "best", profile="smoke", chapter="accuracy", root=tmp_path, caption="**Table 1.** x"
+    )
     assert path == tmp_path / "build" / "smoke" / "data" / "accuracy" / "best.csv"
     assert path == study.chapter_data_dir("smoke", "accuracy", tmp_path) / "best.csv"
-    pd.testing.assert_frame_equal(pd.read_csv(path), pd.DataFrame({"run": ["a", "b"], "count": [1.0, 2.0], "rmse": [0.1, np.nan]}))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(path), pd.DataFrame({"run": ["a", "b"], "count": [1.0, 2.0], "rmse": [0.1, np.nan]})
+    )
     assert 'href="../data/accuracy/best.csv"' in shown[0].data and shown[1].data == "**Table 1.** x"
     with pytest.raises(ValueError, match="table name"):
         tables.show_table(table, "../evil", profile="smoke", chapter="accuracy", root=tmp_path)
@@ -80,7 +99,10 @@ def test_stage_book_serves_chapter_csvs(tmp_path):
     import nbformat
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Training run")])
-    for kind, names in (("chapters", study.chapter_names("smoke", tmp_path)), ("train", study.run_configs("smoke", tmp_path))):
+    for kind, names in (
+        ("chapters", study.chapter_names("smoke", tmp_path)),
+        ("train", study.run_configs("smoke", tmp_path)),
+    ):
         for name in names:
             (build / kind).mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, build / kind / f"{name}.ipynb")
