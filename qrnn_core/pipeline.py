@@ -337,7 +337,7 @@ def run_dask(plan: list[Task], root: str | Path | None = None, *, scheduler: str
     try:
         submit_ready()
         with tqdm(total=len(todo), unit="task", dynamic_ncols=True) as bar:
-            bar.set_postfix(running=len(running), failed=0)
+            bar.set_postfix(running=0, queued=len(running), failed=0)
             for future in completed:
                 task = running.pop(future.key)
                 if future.status == "finished":
@@ -347,7 +347,8 @@ def run_dask(plan: list[Task], root: str | Path | None = None, *, scheduler: str
                     bar.write(f"FAILED {task.notebook} [{task.name}]: {failed[task.name]}")
                 future.release()
                 submit_ready()
-                bar.set_postfix(running=len(running), failed=len(failed), refresh=False)
+                processing = sum(len(keys) for keys in client.processing().values())  # on workers now
+                bar.set_postfix(running=processing, queued=len(running) - processing, failed=len(failed), refresh=False)
                 bar.update(1)
     finally:
         client.close()
