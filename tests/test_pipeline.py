@@ -19,7 +19,9 @@ from qrnn_core import pipeline, study
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write_profile(root: Path, sweeps: dict[str, object], runs: dict[str, dict] | None = None, profile: str = "smoke") -> Path:
+def write_profile(
+    root: Path, sweeps: dict[str, object], runs: dict[str, dict] | None = None, profile: str = "smoke"
+) -> Path:
     """A minimal repository layout under ``root`` with the given sweep and run files."""
     config_dir = root / "configs" / profile
     (config_dir / "train").mkdir(parents=True, exist_ok=True)
@@ -33,7 +35,10 @@ def write_profile(root: Path, sweeps: dict[str, object], runs: dict[str, dict] |
 
 SEEDS = {
     "base": {"epochs": 2, "n_train": 1, "lr": 0.007},
-    "cases": [{"method": "spsa", "shots": 1024, "run_label": "SPSA"}, {"method": "exact", "shots": None, "run_label": "exact"}],
+    "cases": [
+        {"method": "spsa", "shots": 1024, "run_label": "SPSA"},
+        {"method": "exact", "shots": None, "run_label": "exact"},
+    ],
     "grid": {"seed": [1, 2, 3]},
     "name": "{method}-s{seed}",
 }
@@ -43,8 +48,16 @@ def test_sweep_expands_cases_crossed_with_the_grid(tmp_path):
     write_profile(tmp_path, {"seeds": SEEDS}, runs={"exact-cpu": {"method": "exact", "seed": 5}})
     runs = study.run_configs("smoke", tmp_path)
     assert list(runs) == ["exact-cpu", *(f"seeds-{m}-s{s}" for m in ("spsa", "exact") for s in (1, 2, 3))]
-    assert runs["seeds-spsa-s2"] == {"epochs": 2, "n_train": 1, "lr": 0.007, "method": "spsa", "shots": 1024,
-                                     "run_label": "SPSA", "seed": 2, "sweep": "seeds"}  # fmt: skip
+    assert runs["seeds-spsa-s2"] == {
+        "epochs": 2,
+        "n_train": 1,
+        "lr": 0.007,
+        "method": "spsa",
+        "shots": 1024,
+        "run_label": "SPSA",
+        "seed": 2,
+        "sweep": "seeds",
+    }
     assert runs["exact-cpu"] == {"method": "exact", "seed": 5}, "plain runs carry no sweep"
 
 
@@ -69,7 +82,9 @@ def test_load_profile_returns_sweep_runs_like_any_other(tmp_path):
     loaded = study.load_profile("smoke", tmp_path)
     assert [run.name for run in loaded] == list(study.run_configs("smoke", tmp_path))
     assert {run.params["sweep"] for run in loaded} == {"seeds"}
-    assert all(run.run_dir == tmp_path / "build" / "smoke" / "runs" / run.name and run.status == "missing" for run in loaded)
+    assert all(
+        run.run_dir == tmp_path / "build" / "smoke" / "runs" / run.name and run.status == "missing" for run in loaded
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,8 +102,19 @@ def test_load_profile_returns_sweep_runs_like_any_other(tmp_path):
         (SEEDS | {"cases": [{"out_dir": "x"}]}, "cases[0] sets out_dir"),
         ("- 1\n- 2\n", "must be a mapping"),
     ],
-    ids=["unknown-key", "duplicate-name", "bad-characters", "missing-field", "no-template", "empty-grid", "cases-not-list",
-         "base-not-mapping", "reserved-sweep", "reserved-out-dir", "not-a-mapping"],  # fmt: skip
+    ids=[
+        "unknown-key",
+        "duplicate-name",
+        "bad-characters",
+        "missing-field",
+        "no-template",
+        "empty-grid",
+        "cases-not-list",
+        "base-not-mapping",
+        "reserved-sweep",
+        "reserved-out-dir",
+        "not-a-mapping",
+    ],
 )
 def test_bad_sweep_raises_naming_the_file_and_the_entry(tmp_path, spec, message):
     write_profile(tmp_path, {"bad": spec})
@@ -121,15 +147,21 @@ def test_committed_sweeps_expand():
 
 def chapter_repo(root: Path, chapters: dict[str, dict]) -> Path:
     """A repository with two plain runs, one sweep and the given chapter configurations."""
-    write_profile(root, {"seeds": SEEDS | {"cases": SEEDS["cases"][:1], "grid": {"seed": [1]}}},
-                  runs={"exact-cpu": {"method": "exact", "seed": 5}, "spsa-cpu": {"method": "spsa", "seed": 5}})  # fmt: skip
+    write_profile(
+        root,
+        {"seeds": SEEDS | {"cases": SEEDS["cases"][:1], "grid": {"seed": [1]}}},
+        runs={"exact-cpu": {"method": "exact", "seed": 5}, "spsa-cpu": {"method": "spsa", "seed": 5}},
+    )
     for name, values in chapters.items():
         (root / "configs" / "smoke" / f"{name}.yaml").write_text(yaml.safe_dump(values))
     return root
 
 
-CHAPTERS = {"summary": {"depends_on": ["accuracy"], "inputs": ["extra.json"]}, "accuracy": {"digits": 3},
-            "runtime": {"exclusive": True, "quick": True}}  # fmt: skip
+CHAPTERS = {
+    "summary": {"depends_on": ["accuracy"], "inputs": ["extra.json"]},
+    "accuracy": {"digits": 3},
+    "runtime": {"exclusive": True, "quick": True},
+}
 RUNS = ["train/exact-cpu", "train/spsa-cpu", "train/seeds-spsa-s1"]
 
 
@@ -142,7 +174,9 @@ def test_plan_orders_runs_chapters_and_the_exclusive_chapter_last(tmp_path):
     assert set(by_name["chapters/runtime"].deps) == set(by_name) - {"chapters/runtime"}
     assert by_name["chapters/runtime"].exclusive and not any(t.exclusive for t in plan[:-1])
     assert "extra.json" in by_name["chapters/summary"].inputs
-    assert by_name["chapters/accuracy"].params == {"digits": 3, "profile": "smoke"}, "pipeline keys are not notebook parameters"
+    assert by_name["chapters/accuracy"].params == {"digits": 3, "profile": "smoke"}, (
+        "pipeline keys are not notebook parameters"
+    )
     run = by_name["train/seeds-spsa-s1"]
     assert run.params["out_dir"] == "build/smoke/runs/seeds-spsa-s1" and run.params["sweep"] == "seeds"
     assert run.clean == ("build/smoke/runs/seeds-spsa-s1",) and run.output == "build/smoke/train/seeds-spsa-s1.ipynb"
@@ -150,7 +184,11 @@ def test_plan_orders_runs_chapters_and_the_exclusive_chapter_last(tmp_path):
 
 
 def test_exclusive_chapters_run_one_after_another_in_dependency_order(tmp_path):
-    chapters = {"accuracy": {}, "alpha": {"exclusive": True, "depends_on": ["runtime", "accuracy"]}, "runtime": {"exclusive": True}}
+    chapters = {
+        "accuracy": {},
+        "alpha": {"exclusive": True, "depends_on": ["runtime", "accuracy"]},
+        "runtime": {"exclusive": True},
+    }
     plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, chapters))
     assert [task.name for task in plan][-3:] == ["chapters/accuracy", "chapters/runtime", "chapters/alpha"]
     assert plan[-1].deps == (*RUNS, "chapters/accuracy", "chapters/runtime")
@@ -189,8 +227,14 @@ def test_parameter_files_are_rewritten_only_when_their_content_changes(tmp_path)
 
 def test_stale_tasks_follow_makes_rule(tmp_path):
     root = chapter_repo(tmp_path, CHAPTERS)
-    for path in ["notebooks/train.ipynb", "notebooks/accuracy.ipynb", "notebooks/summary.ipynb", "notebooks/runtime.ipynb",
-                 "book/paper_reported.json", "extra.json"]:  # fmt: skip
+    for path in [
+        "notebooks/train.ipynb",
+        "notebooks/accuracy.ipynb",
+        "notebooks/summary.ipynb",
+        "notebooks/runtime.ipynb",
+        "book/paper_reported.json",
+        "extra.json",
+    ]:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text("{}")
     plan = pipeline.build_plan("smoke", root)
@@ -208,7 +252,12 @@ def test_stale_tasks_follow_makes_rule(tmp_path):
     assert pipeline.stale_tasks(plan, root) == {"chapters/summary", "chapters/runtime"}
     os.utime(root / "extra.json", (1e8, 1e8))
     (root / "build/smoke/train/spsa-cpu.ipynb").unlink()  # a run: it and every chapter
-    assert pipeline.stale_tasks(plan, root) == {"train/spsa-cpu", "chapters/accuracy", "chapters/summary", "chapters/runtime"}
+    assert pipeline.stale_tasks(plan, root) == {
+        "train/spsa-cpu",
+        "chapters/accuracy",
+        "chapters/summary",
+        "chapters/runtime",
+    }
 
 
 def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
@@ -216,7 +265,9 @@ def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
     plan = pipeline.build_plan("smoke", root)
     text = pipeline.makefile_text(plan, "smoke")
     by_name = {task.name: task for task in plan}
-    rules = {line.split(":", 1)[0]: line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("build/")}
+    rules = {
+        line.split(":", 1)[0]: line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("build/")
+    }
     for task in plan:
         assert rules[task.output] == [*task.inputs, *(by_name[dep].output for dep in task.deps)], task.name
     assert "OMP_NUM_THREADS=$$(nproc) QRNN_EXECUTOR=make" in text and "OMP_NUM_THREADS=1 QRNN_EXECUTOR=make" in text
@@ -226,7 +277,11 @@ def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
 def test_select_keeps_what_the_chosen_tasks_need(tmp_path):
     plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
     assert [t.name for t in pipeline.select(plan, ["train/*"])] == RUNS
-    assert [t.name for t in pipeline.select(plan, ["chapters/summary"])] == [*RUNS, "chapters/accuracy", "chapters/summary"]
+    assert [t.name for t in pipeline.select(plan, ["chapters/summary"])] == [
+        *RUNS,
+        "chapters/accuracy",
+        "chapters/summary",
+    ]
     with pytest.raises(ValueError, match="no task matches"):
         pipeline.select(plan, ["train/none"])
 
@@ -242,18 +297,35 @@ def test_makespan_puts_the_longest_run_first_and_never_goes_below_it():
 BENCH = {
     "config": {"shots": 1024, "threads": 1},
     "provenance": {"device": {"cpu": "test CPU", "load_average": [0.5, 0.5, 0.5]}},
-    "updates": [{"path": "torch-shots", "method": "spsa", "status": "measured", "median_s": 0.5},
-                {"path": "torch", "method": "exact", "status": "measured", "median_s": 0.25},
-                {"path": "torch-cuda", "method": "spsa", "status": "not available", "reason": "no CUDA device"}],
-    "validation": [{"path": "torch-shots", "steps": 40, "median_s": 2.0}, {"path": "torch", "steps": 80, "median_s": 2.0}],
-}  # fmt: skip
+    "updates": [
+        {"path": "torch-shots", "method": "spsa", "status": "measured", "median_s": 0.5},
+        {"path": "torch", "method": "exact", "status": "measured", "median_s": 0.25},
+        {"path": "torch-cuda", "method": "spsa", "status": "not available", "reason": "no CUDA device"},
+    ],
+    "validation": [
+        {"path": "torch-shots", "steps": 40, "median_s": 2.0},
+        {"path": "torch", "steps": 80, "median_s": 2.0},
+    ],
+}
 
 
 def test_projection_counts_updates_and_validation_passes(tmp_path):
-    root = write_profile(tmp_path, {}, runs={
-        "spsa-cpu": {"method": "spsa", "shots": 1024, "epochs": 2, "n_train": 3, "val_length": 40},
-        "exact-cpu": {"method": "exact", "shots": None, "epochs": 1, "n_train": 4, "batch_size": 2, "val_length": 40},
-        "spsa-gpu": {"method": "spsa", "shots": 1024, "device": "cuda", "epochs": 1}})  # fmt: skip
+    root = write_profile(
+        tmp_path,
+        {},
+        runs={
+            "spsa-cpu": {"method": "spsa", "shots": 1024, "epochs": 2, "n_train": 3, "val_length": 40},
+            "exact-cpu": {
+                "method": "exact",
+                "shots": None,
+                "epochs": 1,
+                "n_train": 4,
+                "batch_size": 2,
+                "val_length": 40,
+            },
+            "spsa-gpu": {"method": "spsa", "shots": 1024, "device": "cuda", "epochs": 1},
+        },
+    )
     rows = {row["run"]: row for row in pipeline.project_runs(pipeline.build_plan("smoke", root), BENCH)}
     assert rows["spsa-cpu"]["updates"] == 6 and rows["spsa-cpu"]["seconds"] == pytest.approx(6 * 0.5 + 3 * 2.0)
     assert rows["exact-cpu"]["updates"] == 2 and rows["exact-cpu"]["seconds"] == pytest.approx(2 * 0.25 + 2 * 1.0)
@@ -279,8 +351,11 @@ assert runs and all(run.complete for run in runs), "the exclusive chapter runs a
 def chapter_notebook() -> nbformat.NotebookNode:
     """A tiny chapter that checks it runs after every run."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Final"), nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
-                      nbformat.v4.new_code_cell(FINAL_CHAPTER)]  # fmt: skip
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Final"),
+        nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
+        nbformat.v4.new_code_cell(FINAL_CHAPTER),
+    ]
     notebook.cells[1].metadata["tags"] = ["parameters"]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return notebook
@@ -289,8 +364,13 @@ def chapter_notebook() -> nbformat.NotebookNode:
 def smoke_tree(tmp_path_factory, name: str) -> Path:
     """A copy of the working tree whose smoke profile is two runs and one (exclusive) chapter."""
     tree = tmp_path_factory.mktemp(name)
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for file in filter(None, listed):
         if (ROOT / file).is_file():
             (tree / file).parent.mkdir(parents=True, exist_ok=True)
@@ -310,14 +390,23 @@ def command(tree: Path, *args: str, timeout: int = 600) -> subprocess.CompletedP
     """``make runs PROFILE=smoke ARGS`` in ``tree``; the shared venv counts as installed (``-o``: never reinstalled)."""
     env = os.environ | {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
     env.pop("DASK_SCHEDULER", None)
-    return subprocess.run(["make", "-o", ".venv/.installed", "runs", "PROFILE=smoke", *args], cwd=tree, env=env,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        ["make", "-o", ".venv/.installed", "runs", "PROFILE=smoke", *args],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def outputs(tree: Path) -> dict[str, float]:
     """Every executed notebook and run file of the tree, with its modification time."""
-    return {str(p.relative_to(tree)): p.stat().st_mtime for p in (tree / "build" / "smoke").rglob("*")
-            if p.is_file() and "params" not in p.parts and p.name != "plan.mk"}  # fmt: skip
+    return {
+        str(p.relative_to(tree)): p.stat().st_mtime
+        for p in (tree / "build" / "smoke").rglob("*")
+        if p.is_file() and "params" not in p.parts and p.name != "plan.mk"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -348,16 +437,26 @@ def run_files(tree: Path, run: str) -> tuple[dict, dict, pd.DataFrame]:
 @pytest.mark.slow
 def test_dask_run_folders_equal_makes(make_tree, dask_tree):
     for run in ("exact-cpu", "spsa-cpu"):
-        (made, made_pred, made_updates), (dasked, dask_pred, dask_updates) = run_files(make_tree, run), run_files(dask_tree, run)
+        (made, made_pred, made_updates), (dasked, dask_pred, dask_updates) = (
+            run_files(make_tree, run),
+            run_files(dask_tree, run),
+        )
         assert made["status"] == dasked["status"] == "complete"
         assert made["initial_validation"] == dasked["initial_validation"]
         metrics = ("val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse", "circuit_evaluations")
-        assert [{k: e[k] for k in metrics} for e in made["epochs"]] == [{k: e[k] for k in metrics} for e in dasked["epochs"]]
-        assert made_pred.keys() == dask_pred.keys() and all(np.array_equal(made_pred[k], dask_pred[k]) for k in made_pred)
+        assert [{k: e[k] for k in metrics} for e in made["epochs"]] == [
+            {k: e[k] for k in metrics} for e in dasked["epochs"]
+        ]
+        assert made_pred.keys() == dask_pred.keys() and all(
+            np.array_equal(made_pred[k], dask_pred[k]) for k in made_pred
+        )
         assert made_updates["loss"].tolist() == dask_updates["loss"].tolist()
         assert made["provenance"]["executor"] == "make" and made["provenance"]["scheduler"] is None
         assert dasked["provenance"]["executor"] == "dask"
-        assert dasked["provenance"]["scheduler"].startswith("tcp://127.0.0.1:") and dasked["provenance"]["worker_host"] == "127.0.0.1"
+        assert (
+            dasked["provenance"]["scheduler"].startswith("tcp://127.0.0.1:")
+            and dasked["provenance"]["worker_host"] == "127.0.0.1"
+        )
     for tree in (make_tree, dask_tree):
         assert [p.name for p in (tree / "build" / "smoke" / "chapters").iterdir()] == ["final.ipynb"]
 
@@ -377,8 +476,12 @@ def test_an_existing_scheduler_runs_what_is_out_of_date(dask_tree):
     port = 8786 + os.getpid() % 1000
     dask = str(ROOT / ".venv" / "bin" / "dask")
     scheduler = subprocess.Popen([dask, "scheduler", "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1"],
-                              cwd=dask_tree, env=os.environ | {"PYTHONPATH": str(dask_tree)}, stderr=subprocess.DEVNULL)  # fmt: skip
+    worker = subprocess.Popen(
+        [dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1"],
+        cwd=dask_tree,
+        env=os.environ | {"PYTHONPATH": str(dask_tree)},
+        stderr=subprocess.DEVNULL,
+    )
     try:
         before = outputs(dask_tree)
         (dask_tree / "build" / "smoke" / "train" / "exact-cpu.ipynb").unlink()
