@@ -17,7 +17,6 @@ from qiskit_aer import AerSimulator
 
 from .circuit import angles_per_step, build_circuit, circuit_parameters, readout_qubits
 
-
 BASIS_GATES = ["rz", "rx", "ry", "cx", "measure", "reset"]
 
 

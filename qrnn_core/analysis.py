@@ -38,6 +38,7 @@ def machine_text() -> str:
     device = provenance(TrainConfig())["device"]
     return f"{device['cpu']} ({device['torch_threads']} torch threads, {os.cpu_count()} cores), no GPU used"
 
+
 # ---------------------------------------------------------------- gradient quality
 
 
@@ -129,7 +130,9 @@ def estimated_gradients(
             for r in range(repeats):
                 if plan is None or method_spec(setting.method).stochastic:
                     plan = estimator.plan(weight, bias, feats, generator)
-                    points = simulate(plan.angles.flatten(0, 1), "torch", n_qubits=n_qubits).unflatten(0, plan.angles.shape[:2])
+                    points = simulate(plan.angles.flatten(0, 1), "torch", n_qubits=n_qubits).unflatten(
+                        0, plan.angles.shape[:2]
+                    )
                 for i, s in enumerate(shots):
                     noisy_forward = forward if s is None else sample_frequencies(forward, s, int(rng.integers(2**31)))
                     noisy_points = points if s is None else sample_frequencies(points, s, int(rng.integers(2**31)))
@@ -158,15 +161,24 @@ def gradient_quality(
     reference = exact_gradients(model, features, targets, washout)
     frames = []
     for k, setting in enumerate(settings):
-        estimates, evaluations = estimated_gradients(model, features, targets, washout, setting, shots, repeats, seed + k)
+        estimates, evaluations = estimated_gradients(
+            model, features, targets, washout, setting, shots, repeats, seed + k
+        )
         cos = cosine_similarity(estimates, reference).numpy()
         rel = relative_error(estimates, reference).numpy()
         index = pd.MultiIndex.from_product(
             [[s or 0 for s in shots], range(repeats), range(features.shape[0])], names=["shots", "repeat", "sequence"]
         )
         frame = pd.DataFrame({"cosine": cos.ravel(), "relative_error": rel.ravel()}, index=index).reset_index()
-        frames.append(frame.assign(estimator=setting.label, method=setting.method, epsilon=setting.epsilon,
-                                   spsa_samples=setting.spsa_samples, evaluations=evaluations))  # fmt: skip
+        frames.append(
+            frame.assign(
+                estimator=setting.label,
+                method=setting.method,
+                epsilon=setting.epsilon,
+                spsa_samples=setting.spsa_samples,
+                evaluations=evaluations,
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -188,7 +200,9 @@ def fdsa_fidelity_statement(frame: pd.DataFrame, shots: int = 1024, epsilon: flo
     with exact distributions and with ``shots`` shots.
     """
     rows = frame[np.isclose(frame["epsilon"], epsilon)]
-    summary = summarize_quality(rows, ["method", "spsa_samples", "shots"]).set_index(["method", "spsa_samples", "shots"])
+    summary = summarize_quality(rows, ["method", "spsa_samples", "shots"]).set_index(
+        ["method", "spsa_samples", "shots"]
+    )
     fdsa = summary.xs("fdsa", level="method")
     n_params = int(fdsa["evaluations"].iloc[0] - 1) // 2
     parts = []
@@ -202,8 +216,10 @@ def fdsa_fidelity_statement(frame: pd.DataFrame, shots: int = 1024, epsilon: flo
             key = ("spsa", samples, s)
             if key in summary.index:
                 p = summary.loc[key]
-                line += (f"; SPSA with {samples} samples {p.cosine_mean:.3f} ± {p.cosine_sem:.3f} "
-                         f"({int(p.evaluations)} evaluations)")
+                line += (
+                    f"; SPSA with {samples} samples {p.cosine_mean:.3f} ± {p.cosine_sem:.3f} "
+                    f"({int(p.evaluations)} evaluations)"
+                )
         parts.append(line)
     f_shots = fdsa.xs(shots, level="shots").iloc[0]
     verdict = []
@@ -232,11 +248,16 @@ def quality_points(seed: int, pretrain_sequences: int, out_dir: str | Path) -> d
     precision, validated on 50 steps), trained into ``out_dir`` (replaced).
     """
     check_int("pretrain_sequences", pretrain_sequences, 1)
-    config = TrainConfig(method="exact", precision="double", n_train=pretrain_sequences, val_length=50, epochs=1, seed=seed)
+    config = TrainConfig(
+        method="exact", precision="double", n_train=pretrain_sequences, val_length=50, epochs=1, seed=seed
+    )
     train(config, out_dir, progress=False, overwrite=True, log=None)
     trained = QRNN(config.model_config(), seed=seed)
     trained.load_state_dict(torch.load(Path(out_dir) / CHECKPOINT_LAST, weights_only=False)["model"])
-    return {"initial parameters": QRNN(config.model_config(), seed=seed), f"after {pretrain_sequences} exact-gradient updates": trained}
+    return {
+        "initial parameters": QRNN(config.model_config(), seed=seed),
+        f"after {pretrain_sequences} exact-gradient updates": trained,
+    }
 
 
 def training_sample(config: TrainConfig, n_sequences: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -244,8 +265,10 @@ def training_sample(config: TrainConfig, n_sequences: int) -> tuple[torch.Tensor
     data = load_lorenz(config.data_config(), config.cache_dir)
     check_int("n_sequences", n_sequences, 1, len(data.train_inputs))
     index = np.linspace(0, len(data.train_inputs) - 1, n_sequences).round().astype(int)
-    return (torch.tensor(data.train_inputs[index], dtype=torch.float64),
-            torch.tensor(data.train_targets[index], dtype=torch.float64))  # fmt: skip
+    return (
+        torch.tensor(data.train_inputs[index], dtype=torch.float64),
+        torch.tensor(data.train_targets[index], dtype=torch.float64),
+    )
 
 
 def quality_settings(
@@ -275,7 +298,8 @@ def samples_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def shots_summary(frame: pd.DataFrame, n_params: int) -> pd.DataFrame:
     """FDSA, 2-sample SPSA and ``n_params``-sample SPSA at epsilon 0.1, per parameter point, estimator and shots."""
     keep = np.isclose(frame["epsilon"], 0.1) & (
-        (frame["method"] == "fdsa") | ((frame["method"] == "spsa") & frame["spsa_samples"].isin([2, n_params])))
+        (frame["method"] == "fdsa") | ((frame["method"] == "spsa") & frame["spsa_samples"].isin([2, n_params]))
+    )
     return summarize_quality(frame[keep], ["point", "estimator", "shots"])
 
 
@@ -308,13 +332,15 @@ def angle_level_shift_check(angles: torch.Tensor, g: torch.Tensor, n_qubits: int
     rows = []
     for kind, index in groups.items():
         a, s = auto[:, index], shifted[:, index]
-        rows.append({
-            "gate": kind,
-            "angles compared": a.numel(),
-            "max |autograd|": float(a.abs().max()),
-            "max |shift rule|": float(s.abs().max()),
-            "max |difference|": float((a - s).abs().max()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "gate": kind,
+                "angles compared": a.numel(),
+                "max |autograd|": float(a.abs().max()),
+                "max |shift rule|": float(s.abs().max()),
+                "max |difference|": float((a - s).abs().max()),
+            }
+        )
     return pd.DataFrame(rows).set_index("gate")
 
 
@@ -343,9 +369,21 @@ def _run_rows(run: StudyRun, variant: str, epochs: int) -> list[dict]:
     config = run.record.result["config"]
     n_train = config["n_train"] or int(run.record.updates["epoch"].eq(1).sum()) * config["batch_size"]
     table = run.epochs[run.epochs["epoch"] <= epochs]
-    return [{"variant": variant, "method": config["method"], "shots": config["shots"] or 0, "seed": config["seed"],
-             "epoch": int(row.epoch), "n_train": n_train, "rmse_y": row.val_rmse_y, "rmse_z": row.val_rmse_z,
-             "rmse_mean": row.val_rmse_mean, "run": run.name} for row in table.itertuples()]  # fmt: skip
+    return [
+        {
+            "variant": variant,
+            "method": config["method"],
+            "shots": config["shots"] or 0,
+            "seed": config["seed"],
+            "epoch": int(row.epoch),
+            "n_train": n_train,
+            "rmse_y": row.val_rmse_y,
+            "rmse_z": row.val_rmse_z,
+            "rmse_mean": row.val_rmse_mean,
+            "run": run.name,
+        }
+        for row in table.itertuples()
+    ]
 
 
 def _variant_key(run: StudyRun) -> dict:
@@ -367,8 +405,9 @@ def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = 
     members = [run for run in runs if run.params.get("sweep") == sweep and run.complete]
     variants: dict[str, dict] = {}
     for run in members:
-        variants.setdefault(run.label, {"key": _variant_key(run), "epochs": run.params["epochs"],
-                                        "runs": []})["runs"].append(run)  # fmt: skip
+        variants.setdefault(run.label, {"key": _variant_key(run), "epochs": run.params["epochs"], "runs": []})[
+            "runs"
+        ].append(run)
     rows = []
     for variant, spec in variants.items():
         seeds = {run.params["seed"] for run in spec["runs"]}
@@ -377,8 +416,13 @@ def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = 
         if not include_main:
             continue
         for run in runs:
-            if ("sweep" not in run.params and run.complete and _variant_key(run) == spec["key"]
-                    and run.params["seed"] not in seeds and run.params["epochs"] >= spec["epochs"]):  # fmt: skip
+            if (
+                "sweep" not in run.params
+                and run.complete
+                and _variant_key(run) == spec["key"]
+                and run.params["seed"] not in seeds
+                and run.params["epochs"] >= spec["epochs"]
+            ):
                 seeds.add(run.params["seed"])
                 rows += _run_rows(run, variant, spec["epochs"])
     return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "run"])
@@ -391,7 +435,11 @@ def seed_summary(frame: pd.DataFrame, column: str = "rmse_mean") -> pd.DataFrame
 
 
 def bootstrap_interval(
-    groups: list[np.ndarray], statistic: Callable[..., float], level: float = 0.95, resamples: int = 10_000, seed: int = 0
+    groups: list[np.ndarray],
+    statistic: Callable[..., float],
+    level: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
 ) -> tuple[float, float, float]:
     """Statistic of ``groups`` and its percentile bootstrap interval: ``(estimate, low, high)``.
 
@@ -423,9 +471,19 @@ def seed_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
     for (variant, seed), run in trained.groupby(["variant", "seed"], sort=False):
         best = run.loc[run["rmse_mean"].idxmin()]
         last = run.loc[run["epoch"].idxmax()]
-        rows.append({"variant": variant, "method": best["method"], "shots": best["shots"], "seed": seed,
-                     "best_epoch": int(best["epoch"]), "best_rmse": best["rmse_mean"], "last_epoch": int(last["epoch"]),
-                     "last_rmse": last["rmse_mean"], "rise": last["rmse_mean"] - best["rmse_mean"]})  # fmt: skip
+        rows.append(
+            {
+                "variant": variant,
+                "method": best["method"],
+                "shots": best["shots"],
+                "seed": seed,
+                "best_epoch": int(best["epoch"]),
+                "best_rmse": best["rmse_mean"],
+                "last_epoch": int(last["epoch"]),
+                "last_rmse": last["rmse_mean"],
+                "rise": last["rmse_mean"] - best["rmse_mean"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -452,8 +510,16 @@ def seed_statistics(outcomes: pd.DataFrame, level: float = 0.95, seed: int = 0) 
     for variant, part in outcomes.groupby("variant", sort=False):
         for name, (column, statistic) in quantities.items():
             estimate, low, high = bootstrap_interval([part[column].to_numpy()], statistic, level, seed=seed)
-            rows.append({"variant": variant, "quantity": name, "estimate": estimate, "low": low, "high": high,
-                         "seeds": len(part)})  # fmt: skip
+            rows.append(
+                {
+                    "variant": variant,
+                    "quantity": name,
+                    "estimate": estimate,
+                    "low": low,
+                    "high": high,
+                    "seeds": len(part),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -484,11 +550,13 @@ def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95,
     else:
         verdict = "inconclusive"
     counts = part["best_epoch"].value_counts().sort_index()
-    return (f"**{variant}** ({len(part)} seeds, {last} epochs): best epochs "
-            f"{', '.join(f'{int(e)} ({n} seed(s))' for e, n in counts.items())}; share of seeds "
-            f"whose best epoch is 1 or 2: {_interval(*early, digits=2)}; mean rise from the best to the last epoch "
-            f"{_interval(*rise)} ({relative:.1%} of the mean best RMSE). Claim 1 (best after about one or two epochs, "
-            f"then overfitting) is **{verdict}** for this variant ({level:.0%} bootstrap intervals over seeds).")
+    return (
+        f"**{variant}** ({len(part)} seeds, {last} epochs): best epochs "
+        f"{', '.join(f'{int(e)} ({n} seed(s))' for e, n in counts.items())}; share of seeds "
+        f"whose best epoch is 1 or 2: {_interval(*early, digits=2)}; mean rise from the best to the last epoch "
+        f"{_interval(*rise)} ({relative:.1%} of the mean best RMSE). Claim 1 (best after about one or two epochs, "
+        f"then overfitting) is **{verdict}** for this variant ({level:.0%} bootstrap intervals over seeds)."
+    )
 
 
 def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float = 0.95, seed: int = 0) -> str:
@@ -505,12 +573,16 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
         raise ValueError(f"variants {spsa!r} and {fdsa!r} both need seeds; variants: {known}")
     last = int(min(s["last_epoch"].min(), f["last_epoch"].min()))
     if last < 3:
-        return (f"**{fdsa} against {spsa}**: only {last} epoch(s) per seed; stability after the best epoch needs at "
-                f"least 3.")
-    rise = bootstrap_interval([f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level,
-                              seed=seed)  # fmt: skip
-    spread = bootstrap_interval([f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy()], lambda a, b: _sd(a) - _sd(b),
-                                level, seed=seed)  # fmt: skip
+        return (
+            f"**{fdsa} against {spsa}**: only {last} epoch(s) per seed; stability after the best epoch needs at "
+            f"least 3."
+        )
+    rise = bootstrap_interval(
+        [f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level, seed=seed
+    )
+    spread = bootstrap_interval(
+        [f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy()], lambda a, b: _sd(a) - _sd(b), level, seed=seed
+    )
     below = [d[2] < 0 for d in (rise, spread)]
     above = [d[1] > 0 for d in (rise, spread)]
     if any(below) and not any(above):
@@ -521,10 +593,12 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
         verdict = "mixed (one measure favours FDSA, the other SPSA)"
     else:
         verdict = "not distinguishable from run-to-run variation"
-    return (f"**{fdsa} against {spsa}** ({len(f)} and {len(s)} seeds): difference FDSA - SPSA in the mean rise "
-            f"from the best to the last epoch {_interval(*rise)}, in the SD across seeds of the last epoch's RMSE "
-            f"{_interval(*spread)}. Claim 2 (FDSA is more stable than SPSA) is **{verdict}** "
-            f"({level:.0%} bootstrap intervals over seeds; negative = FDSA more stable).")
+    return (
+        f"**{fdsa} against {spsa}** ({len(f)} and {len(s)} seeds): difference FDSA - SPSA in the mean rise "
+        f"from the best to the last epoch {_interval(*rise)}, in the SD across seeds of the last epoch's RMSE "
+        f"{_interval(*spread)}. Claim 2 (FDSA is more stable than SPSA) is **{verdict}** "
+        f"({level:.0%} bootstrap intervals over seeds; negative = FDSA more stable)."
+    )
 
 
 def seed_caption(profile: str, frame: pd.DataFrame, runs: list[StudyRun]) -> str:
@@ -536,19 +610,25 @@ def seed_caption(profile: str, frame: pd.DataFrame, runs: list[StudyRun]) -> str
         parts.append(f"{variant}: {len(seeds)} seeds ({', '.join(map(str, seeds))})")
         for name in part["run"].unique():
             if "sweep" not in by_name[name].params:
-                borrowed.append(f"{by_name[name].label} (seed {by_name[name].params['seed']}, "
-                                f"{by_name[name].params['epochs']} epochs)")  # fmt: skip
+                borrowed.append(
+                    f"{by_name[name].label} (seed {by_name[name].params['seed']}, "
+                    f"{by_name[name].params['epochs']} epochs)"
+                )
     first = by_name[frame["run"].iloc[0]]
     epochs, n_train = int(frame["epoch"].max()), int(frame["n_train"].iloc[0])
     val = first.params.get("val_length") or f"all {VALIDATION_STEPS}"
-    text = (f"Profile `{profile}`: {'; '.join(parts)}; {epochs} epochs of {n_train} training sequences each, "
-            f"validation on {val} steps, torch simulator (shots drawn from its exact distributions). "
-            f"Machine: {study_machine(runs)}.")
+    text = (
+        f"Profile `{profile}`: {'; '.join(parts)}; {epochs} epochs of {n_train} training sequences each, "
+        f"validation on {val} steps, torch simulator (shots drawn from its exact distributions). "
+        f"Machine: {study_machine(runs)}."
+    )
     if borrowed:
-        text += (f" The profile's main run{'s' if len(borrowed) > 1 else ''} {', '.join(borrowed)} count as one "
-                 f"seed each, "
-                 f"cut to {epochs} epochs: training is deterministic epoch by epoch, so these epochs are what a "
-                 f"{epochs}-epoch run gives.")
+        text += (
+            f" The profile's main run{'s' if len(borrowed) > 1 else ''} {', '.join(borrowed)} count as one "
+            f"seed each, "
+            f"cut to {epochs} epochs: training is deterministic epoch by epoch, so these epochs are what a "
+            f"{epochs}-epoch run gives."
+        )
     return text
 
 
@@ -566,18 +646,29 @@ def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 
     if texts:
         return "\n\n".join(texts)
     fdsa_runs = [run for run in runs if run.method == "fdsa" and run.complete]
-    costs = [f"{run.label}: {run.record.result['epochs'][0]['epoch_time_s']:.0f} s for an epoch of "
-             f"{len(run.record.updates[run.record.updates['epoch'] == 1])} sequences"
-             for run in fdsa_runs if run.record.result["epochs"]]  # fmt: skip
+    costs = [
+        f"{run.label}: {run.record.result['epochs'][0]['epoch_time_s']:.0f} s for an epoch of "
+        f"{len(run.record.updates[run.record.updates['epoch'] == 1])} sequences"
+        for run in fdsa_runs
+        if run.record.result["epochs"]
+    ]
     cost = f" Measured cost of this profile's FDSA runs: {'; '.join(costs)}." if costs else ""
-    per_update = {method: run.record.updates["circuit_evaluations"].median() for run in runs
-                  if run.complete and len(run.record.updates) for method in [run.method]}  # fmt: skip
-    ratio = (f" An FDSA update costs {per_update['fdsa']:.0f} sequence evaluations against SPSA's "
-             f"{per_update['spsa']:.0f}."
-             if {"fdsa", "spsa"} <= set(per_update) else "")  # fmt: skip
-    return (f"**Claim 2 (FDSA is more stable than SPSA) is not tested in this profile**: its seeds sweep has no FDSA "
-            f"variant beside an SPSA one at the same shots.{ratio} Several FDSA seeds over several full epochs do not "
-            f"fit this profile's time budget; the `paper` profile runs them.{cost}")
+    per_update = {
+        method: run.record.updates["circuit_evaluations"].median()
+        for run in runs
+        if run.complete and len(run.record.updates)
+        for method in [run.method]
+    }
+    ratio = (
+        f" An FDSA update costs {per_update['fdsa']:.0f} sequence evaluations against SPSA's {per_update['spsa']:.0f}."
+        if {"fdsa", "spsa"} <= set(per_update)
+        else ""
+    )
+    return (
+        f"**Claim 2 (FDSA is more stable than SPSA) is not tested in this profile**: its seeds sweep has no FDSA "
+        f"variant beside an SPSA one at the same shots.{ratio} Several FDSA seeds over several full epochs do not "
+        f"fit this profile's time budget; the `paper` profile runs them.{cost}"
+    )
 
 
 def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95, seed: int = 0) -> str:
@@ -593,8 +684,10 @@ def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95
         verdict = f"{a} is better"
     else:
         verdict = "the difference is within run-to-run variation"
-    return (f"Best validation mean RMSE, **{a}** minus **{b}**: {_interval(*diff)} ({level:.0%} bootstrap interval "
-            f"over {len(x)} and {len(y)} seeds): {verdict}.")
+    return (
+        f"Best validation mean RMSE, **{a}** minus **{b}**: {_interval(*diff)} ({level:.0%} bootstrap interval "
+        f"over {len(x)} and {len(y)} seeds): {verdict}."
+    )
 
 
 # ---------------------------------------------------------------- cost against accuracy
@@ -614,15 +707,41 @@ def cost_accuracy(runs: list[StudyRun]) -> pd.DataFrame:
         if not run.complete:
             continue
         config = run.record.result["config"]
-        base = {"run": run.name, "label": run.label, "method": config["method"], "shots": config["shots"] or 0,
-                "seed": config["seed"], "sweep": run.params.get("sweep") or ""}  # fmt: skip
+        base = {
+            "run": run.name,
+            "label": run.label,
+            "method": config["method"],
+            "shots": config["shots"] or 0,
+            "seed": config["seed"],
+            "sweep": run.params.get("sweep") or "",
+        }
         evaluations = np.cumsum([0] + [e["circuit_evaluations"] for e in run.record.result["epochs"]])
         for row, used in zip(run.epochs.itertuples(), evaluations):
             shots = float(used * config["seq_len"] * config["shots"]) if config["shots"] else float("nan")
-            rows.append(base | {"epoch": int(row.epoch), "evaluations": int(used), "shots_consumed": shots,
-                                "rmse_mean": row.val_rmse_mean})  # fmt: skip
-    return pd.DataFrame(rows, columns=["run", "label", "method", "shots", "seed", "sweep", "epoch", "evaluations",
-                                       "shots_consumed", "rmse_mean"])  # fmt: skip
+            rows.append(
+                base
+                | {
+                    "epoch": int(row.epoch),
+                    "evaluations": int(used),
+                    "shots_consumed": shots,
+                    "rmse_mean": row.val_rmse_mean,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "run",
+            "label",
+            "method",
+            "shots",
+            "seed",
+            "sweep",
+            "epoch",
+            "evaluations",
+            "shots_consumed",
+            "rmse_mean",
+        ],
+    )
 
 
 def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -632,11 +751,20 @@ def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
     for _, part in trained.groupby("run", sort=False):
         best = part.loc[part["rmse_mean"].idxmin()]
         last = part.loc[part["epoch"].idxmax()]
-        rows.append({"run": part["label"].iloc[0], "method": part["method"].iloc[0], "shots per step": last["shots"],
-                     "epochs": int(last["epoch"]), "sequence evaluations": int(last["evaluations"]),
-                     "shots consumed": last["shots_consumed"], "best validation mean RMSE": best["rmse_mean"],
-                     "best epoch": int(best["epoch"]), "evaluations to the best epoch": int(best["evaluations"]),
-                     "shots to the best epoch": best["shots_consumed"]})  # fmt: skip
+        rows.append(
+            {
+                "run": part["label"].iloc[0],
+                "method": part["method"].iloc[0],
+                "shots per step": last["shots"],
+                "epochs": int(last["epoch"]),
+                "sequence evaluations": int(last["evaluations"]),
+                "shots consumed": last["shots_consumed"],
+                "best validation mean RMSE": best["rmse_mean"],
+                "best epoch": int(best["epoch"]),
+                "evaluations to the best epoch": int(best["evaluations"]),
+                "shots to the best epoch": best["shots_consumed"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -682,18 +810,25 @@ def backend_agreement(angles: torch.Tensor, shots: int, seed: int) -> tuple[pd.D
         "Aer, mid-circuit measurement": simulate(angles, "aer", shots=shots, seed=seed).numpy(),
         "torch, sampled": simulate(angles, "torch", shots=shots, seed=seed).numpy(),
     }
-    rows = [{"comparison": "Aer exact (density matrix) vs torch", "steps": exact.shape[0] * exact.shape[1],
-             "max |difference|": float(np.abs(aer_exact - exact).max())}]  # fmt: skip
+    rows = [
+        {
+            "comparison": "Aer exact (density matrix) vs torch",
+            "steps": exact.shape[0] * exact.shape[1],
+            "max |difference|": float(np.abs(aer_exact - exact).max()),
+        }
+    ]
     pvalues = {}
     for name, freq in samples.items():
         p = chi_square_pvalues(freq, exact, shots).ravel()
         pvalues[name] = p
-        rows.append({
-            "comparison": f"{name}, {shots} shots, vs torch exact",
-            "steps": p.size,
-            "max |difference|": float(np.abs(freq - exact).max()),
-            "share of steps with p < 0.05": float(np.mean(p < 0.05)),
-            "KS test of p-values vs uniform, p": float(stats.kstest(p, "uniform").pvalue),
-            "Fisher combined p": float(stats.combine_pvalues(p, method="fisher").pvalue),
-        })  # fmt: skip
+        rows.append(
+            {
+                "comparison": f"{name}, {shots} shots, vs torch exact",
+                "steps": p.size,
+                "max |difference|": float(np.abs(freq - exact).max()),
+                "share of steps with p < 0.05": float(np.mean(p < 0.05)),
+                "KS test of p-values vs uniform, p": float(stats.kstest(p, "uniform").pvalue),
+                "Fisher combined p": float(stats.combine_pvalues(p, method="fisher").pvalue),
+            }
+        )
     return pd.DataFrame(rows).set_index("comparison"), pvalues

@@ -43,7 +43,9 @@ def check_number(name: str, value: object, low: float | None = None, high: float
         ok = (low is None or value >= low) and (high is None or value <= high)
     if not ok:
         bounds = f" in [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
-        raise ValueError(f"{name} must be a finite number{bounds if (low, high) != (None, None) else ''}, got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite number{bounds if (low, high) != (None, None) else ''}, got {value!r}"
+        )
     return float(value)
 
 

@@ -88,7 +88,9 @@ def use_style() -> None:
 def block_means(updates: pd.DataFrame, block: int = 10) -> pd.DataFrame:
     """Training RMSE averaged over consecutive blocks of ``block`` updates, at each block's last update."""
     groups = (updates["update"] - 1) // block
-    return pd.DataFrame({"update": updates["update"].groupby(groups).max(), "rmse": updates["rmse"].groupby(groups).mean()})
+    return pd.DataFrame(
+        {"update": updates["update"].groupby(groups).max(), "rmse": updates["rmse"].groupby(groups).mean()}
+    )
 
 
 def _not_run(ax: Axes, run: StudyRun) -> None:
@@ -102,8 +104,13 @@ def plot_training(ax: Axes, run: StudyRun, block: int = 10, color=None) -> None:
     if not run.complete:
         return _not_run(ax, run)
     means = block_means(run.record.updates, block)
-    ax.plot(means["update"], means["rmse"], marker="." if len(means) <= 50 else None, label=run.label,
-            color=color or method_color(run.method))  # fmt: skip
+    ax.plot(
+        means["update"],
+        means["rmse"],
+        marker="." if len(means) <= 50 else None,
+        label=run.label,
+        color=color or method_color(run.method),
+    )
     ax.set_xlabel(UPDATE_AXIS)
     ax.set_ylabel(f"training {RMSE_AXIS}\n(mean of {block} updates)")
 
@@ -119,11 +126,23 @@ def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None
     epochs = run.epochs
     columns = ("val_rmse_y", "val_rmse_z", "val_rmse_mean") if color is None else ("val_rmse_mean",)
     for column in columns:
-        ax.plot(epochs["epoch"], epochs[column], marker="o", color=color, label=f"{run.label}: {column.removeprefix('val_rmse_')}")
+        ax.plot(
+            epochs["epoch"],
+            epochs[column],
+            marker="o",
+            color=color,
+            label=f"{run.label}: {column.removeprefix('val_rmse_')}",
+        )
     paper = reported_validation(reported, run.method)
     if paper is not None:
-        ax.plot(paper["epoch"], paper["val_rmse_mean"], "--", marker="x", color=color or METHOD_COLORS["paper"],
-                label=f"{method_label(run.method)}: mean, {REPORTED}")  # fmt: skip
+        ax.plot(
+            paper["epoch"],
+            paper["val_rmse_mean"],
+            "--",
+            marker="x",
+            color=color or METHOD_COLORS["paper"],
+            label=f"{method_label(run.method)}: mean, {REPORTED}",
+        )
     ax.set_xlabel(EPOCH_AXIS)
     ax.set_ylabel(f"validation {RMSE_AXIS}")
     ax.legend(fontsize="small")
@@ -225,8 +244,14 @@ def plot_update_times(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
     y = np.arange(len(frame))
     for yi, row in zip(y, frame.itertuples()):
         projected = row.kind == "projected"
-        ax.barh(yi, row.seconds, color=palette[row.source], hatch="//" if projected else None,
-                edgecolor="black" if projected else "white", linewidth=0.5)
+        ax.barh(
+            yi,
+            row.seconds,
+            color=palette[row.source],
+            hatch="//" if projected else None,
+            edgecolor="black" if projected else "white",
+            linewidth=0.5,
+        )
         if row.kind == "measured" and row.high > row.low:
             ax.plot([row.low, row.high], [yi, yi], color="black", linewidth=1)
         ax.text(row.seconds * 1.15, yi, f"{row.seconds:.3g} s ({row.kind})", va="center", fontsize=8)
@@ -282,8 +307,15 @@ def seed_figure(frame: pd.DataFrame) -> Figure:
         trained = part[part["epoch"] > 0]
         best = trained.loc[trained.groupby("seed")["rmse_mean"].idxmin(), "epoch"].value_counts()
         epochs = np.arange(1, int(trained["epoch"].max()) + 1)
-        right.bar(epochs + (k - (len(variants) - 1) / 2) * width, best.reindex(epochs, fill_value=0).values, width,
-                  color=color, hatch=None if style == "-" else "//", edgecolor="white", label=variant)  # fmt: skip
+        right.bar(
+            epochs + (k - (len(variants) - 1) / 2) * width,
+            best.reindex(epochs, fill_value=0).values,
+            width,
+            color=color,
+            hatch=None if style == "-" else "//",
+            edgecolor="white",
+            label=variant,
+        )
     left.set(xlabel=EPOCH_AXIS, ylabel=f"validation mean {RMSE_AXIS}", xticks=np.arange(int(frame["epoch"].max()) + 1))
     right.set_xticks(np.arange(1, int(frame["epoch"].max()) + 1))
     left.set_ylim(*limits_of(frame["rmse_mean"].to_numpy()))
@@ -306,9 +338,13 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
     for _, run in trained.groupby("run", sort=False):
         method, shots, sweep = run["method"].iloc[0], run["shots"].iloc[0], run["sweep"].iloc[0]
         key = f"{method_label(method)}, {f'{shots} shots' if shots else 'exact distributions'}"
-        style = {"color": method_color(method), "ls": "-" if shots or method == "exact" else "--",
-                 "lw": 0.8 if sweep else 1.8, "alpha": 0.6 if sweep else 1.0,
-                 "marker": "." if sweep else "o"}  # fmt: skip
+        style = {
+            "color": method_color(method),
+            "ls": "-" if shots or method == "exact" else "--",
+            "lw": 0.8 if sweep else 1.8,
+            "alpha": 0.6 if sweep else 1.0,
+            "marker": "." if sweep else "o",
+        }
         label = None if key in labelled else key
         labelled.add(key)
         axes[0].plot(run["evaluations"], run["rmse_mean"], label=label, **style)
@@ -325,14 +361,22 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
 
 
 def _quality_errorbars(ax: Axes, table: pd.DataFrame, x: str, label: str, color=None, marker: str = "o") -> None:
-    ax.errorbar(table[x], table["cosine_mean"], yerr=table["cosine_sem"], marker=marker, capsize=3, label=label, color=color)
+    ax.errorbar(
+        table[x], table["cosine_mean"], yerr=table["cosine_sem"], marker=marker, capsize=3, label=label, color=color
+    )
 
 
 def quality_epsilon_figure(summary: pd.DataFrame, points: list[str], shots: list[int]) -> Figure:
     """Cosine similarity to the exact gradient against epsilon, FDSA and 2-sample SPSA; one row per shots
     setting (0 = exact distributions), one column per parameter point. ``summary``: ``analysis.epsilon_summary``."""
-    fig, axes = plt.subplots(len(shots), len(points), figsize=(5 * len(points), 3.4 * len(shots)), squeeze=False,
-                             sharey=True, layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        len(shots),
+        len(points),
+        figsize=(5 * len(points), 3.4 * len(shots)),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
+    )
     for i, s in enumerate(shots):
         for j, point in enumerate(points):
             ax = axes[i, j]
@@ -340,10 +384,19 @@ def quality_epsilon_figure(summary: pd.DataFrame, points: list[str], shots: list
             for method, rows in part.groupby("method"):
                 evaluations = int(rows["evaluations"].iloc[0])
                 name = "FDSA" if method == "fdsa" else "SPSA, 2 samples"
-                _quality_errorbars(ax, rows.sort_values("epsilon"), "epsilon", f"{name} ({evaluations} evaluations)",
-                                   method_color(method))  # fmt: skip
-            ax.set(xscale="log", xlabel="epsilon", ylabel="cosine similarity to the exact gradient",
-                   title=f"{point}\n{'exact distributions' if s == 0 else f'{s} shots per step'}")  # fmt: skip
+                _quality_errorbars(
+                    ax,
+                    rows.sort_values("epsilon"),
+                    "epsilon",
+                    f"{name} ({evaluations} evaluations)",
+                    method_color(method),
+                )
+            ax.set(
+                xscale="log",
+                xlabel="epsilon",
+                ylabel="cosine similarity to the exact gradient",
+                title=f"{point}\n{'exact distributions' if s == 0 else f'{s} shots per step'}",
+            )
             ax.axhline(0, color="grey", lw=0.5)
     axes[0, 0].legend(fontsize="small")
     return fig
@@ -352,20 +405,35 @@ def quality_epsilon_figure(summary: pd.DataFrame, points: list[str], shots: list
 def quality_samples_figure(summary: pd.DataFrame, points: list[str], shots: list[int]) -> Figure:
     """Cosine similarity against the cost of one estimate (sequence evaluations): SPSA by number of samples as a
     line, other estimators as squares; one panel per parameter point. ``summary``: ``analysis.samples_summary``."""
-    fig, axes = plt.subplots(1, len(points), figsize=(5 * len(points), 3.8), squeeze=False, sharey=True,
-                             layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        1, len(points), figsize=(5 * len(points), 3.8), squeeze=False, sharey=True, layout="constrained"
+    )
     for ax, point in zip(axes[0], points):
         for s in shots:
             part = summary[(summary["point"] == point) & (summary["shots"] == s)]
             where = "exact" if s == 0 else f"{s} shots"
             spsa = part[part["method"] == "spsa"].sort_values("evaluations")
-            ax.errorbar(spsa["evaluations"], spsa["cosine_mean"], yerr=spsa["cosine_sem"], capsize=3,
-                        label=f"SPSA, {where}", color=method_color("spsa"), marker="o" if s == 0 else "^",
-                        ls="-" if s == 0 else "--")  # fmt: skip
+            ax.errorbar(
+                spsa["evaluations"],
+                spsa["cosine_mean"],
+                yerr=spsa["cosine_sem"],
+                capsize=3,
+                label=f"SPSA, {where}",
+                color=method_color("spsa"),
+                marker="o" if s == 0 else "^",
+                ls="-" if s == 0 else "--",
+            )
             for _, row in part[part["method"] != "spsa"].iterrows():
-                ax.errorbar(row["evaluations"], row["cosine_mean"], yerr=row["cosine_sem"], marker="s", capsize=3,
-                            label=f"{row['estimator']}, {where}", color=method_color(row["method"]),
-                            fillstyle="full" if s == 0 else "none")  # fmt: skip
+                ax.errorbar(
+                    row["evaluations"],
+                    row["cosine_mean"],
+                    yerr=row["cosine_sem"],
+                    marker="s",
+                    capsize=3,
+                    label=f"{row['estimator']}, {where}",
+                    color=method_color(row["method"]),
+                    fillstyle="full" if s == 0 else "none",
+                )
         ax.set(xscale="log", xlabel="sequence evaluations per update", ylabel="cosine similarity", title=point)
     axes[0, 0].legend(fontsize="x-small")
     return fig
@@ -374,16 +442,18 @@ def quality_samples_figure(summary: pd.DataFrame, points: list[str], shots: list
 def quality_shots_figure(summary: pd.DataFrame, points: list[str]) -> Figure:
     """Cosine similarity (top) and relative error (bottom) against shots per step, one column per parameter
     point, one line per estimator. ``summary``: ``analysis.shots_summary``."""
-    fig, axes = plt.subplots(2, len(points), figsize=(5 * len(points), 6.4), squeeze=False, sharex=True,
-                             layout="constrained")  # fmt: skip
+    fig, axes = plt.subplots(
+        2, len(points), figsize=(5 * len(points), 6.4), squeeze=False, sharex=True, layout="constrained"
+    )
     for j, point in enumerate(points):
         for estimator, part in summary[summary["point"] == point].groupby("estimator"):
             part = part[part["shots"] > 0].sort_values("shots")
             if part.empty:
                 continue
             label = f"{estimator} ({int(part['evaluations'].iloc[0])} evaluations)"
-            axes[0, j].errorbar(part["shots"], part["cosine_mean"], yerr=part["cosine_sem"], marker="o", capsize=3,
-                                label=label)  # fmt: skip
+            axes[0, j].errorbar(
+                part["shots"], part["cosine_mean"], yerr=part["cosine_sem"], marker="o", capsize=3, label=label
+            )
             mean, sem = part["relative_error_mean"].to_numpy(), part["relative_error_sem"].to_numpy()
             lower = np.minimum(sem, 0.9 * mean)  # a log axis cannot show a bar reaching zero
             axes[1, j].errorbar(part["shots"], mean, yerr=[lower, sem], marker="o", capsize=3)

@@ -46,16 +46,17 @@ def missing(source: tuple[str, str]) -> str:
 
 def paper_best(reported: dict) -> dict[str, float]:
     """The paper's best validation mean RMSE per method (SPSA, FDSA), from its reported per-epoch values."""
-    return {method: float(study.reported_validation(reported, method)["val_rmse_mean"].min())
-            for method in study.REPORTED_VALIDATION}  # fmt: skip
+    return {
+        method: float(study.reported_validation(reported, method)["val_rmse_mean"].min())
+        for method in study.REPORTED_VALIDATION
+    }
 
 
 def spread(values: np.ndarray, level: float = 0.95) -> str:
     """``SD x [low, high]`` (bootstrap over the values), range and count, in words."""
     values = np.asarray(values, dtype=float)
     sd = analysis.bootstrap_interval([values], lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, level)
-    return (f"SD {sd[0]:.4f} [{sd[1]:.4f}, {sd[2]:.4f}], range {values.min():.4f}-{values.max():.4f} "
-            f"over {len(values)}")
+    return f"SD {sd[0]:.4f} [{sd[1]:.4f}, {sd[2]:.4f}], range {values.min():.4f}-{values.max():.4f} over {len(values)}"
 
 
 def seed_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]:
@@ -63,9 +64,11 @@ def seed_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]:
     if seeds is None:
         return [missing(SEEDS)]
     outcomes = analysis.seed_outcomes(seeds)
-    lines = [f"Across training seeds ({int(seeds['epoch'].max())} epochs of {int(seeds['n_train'].iloc[0])} sequences "
-             f"each), the best validation mean RMSE varies as follows ({level:.0%} bootstrap interval of the SD over "
-             "seeds):"]
+    lines = [
+        f"Across training seeds ({int(seeds['epoch'].max())} epochs of {int(seeds['n_train'].iloc[0])} sequences "
+        f"each), the best validation mean RMSE varies as follows ({level:.0%} bootstrap interval of the SD over "
+        "seeds):"
+    ]
     for variant, part in outcomes.groupby("variant", sort=False):
         lines.append(f"- **{variant}**: mean {part['best_rmse'].mean():.4f}, {spread(part['best_rmse'], level)} seeds.")
     return [*lines, "", *claim_findings(seeds, level)]
@@ -78,17 +81,24 @@ def claim_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]
     outcomes = analysis.seed_outcomes(seeds)
     kinds = outcomes.groupby("variant", sort=False)[["method", "shots"]].first()
     lines = [analysis.overfitting_claim(outcomes, variant, level) for variant in kinds[kinds["method"] == "spsa"].index]
-    pairs = [(s, f) for f, row in kinds[kinds["method"] == "fdsa"].iterrows()
-             for s in kinds[(kinds["method"] == "spsa") & (kinds["shots"] == row["shots"])].index]  # fmt: skip
+    pairs = [
+        (s, f)
+        for f, row in kinds[kinds["method"] == "fdsa"].iterrows()
+        for s in kinds[(kinds["method"] == "spsa") & (kinds["shots"] == row["shots"])].index
+    ]
     if pairs:
         lines += [analysis.stability_claim(outcomes, s, f, level) for s, f in pairs]
     else:
-        lines.append("Claim 2 (FDSA is more stable than SPSA) is not tested in this profile: its seeds sweep has no "
-                     "FDSA variant (see the shots-and-seeds chapter for why); the `paper` profile tests it.")
+        lines.append(
+            "Claim 2 (FDSA is more stable than SPSA) is not tested in this profile: its seeds sweep has no "
+            "FDSA variant (see the shots-and-seeds chapter for why); the `paper` profile tests it."
+        )
     return lines
 
 
-def trajectory_findings(trajectories: pd.DataFrame | None, comparison: pd.DataFrame | None, reported: dict) -> list[str]:
+def trajectory_findings(
+    trajectories: pd.DataFrame | None, comparison: pd.DataFrame | None, reported: dict
+) -> list[str]:
     """The trajectories chapter's findings (:func:`qrnn_core.trajectories.findings`) from its CSVs.
 
     The spread of each QRNN's best RMSE across trajectories, where the paper's bests fall
@@ -115,26 +125,34 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
     table = baselines.dropna(subset=["rmse_mean"])
     qrnn, classical = (table[table["kind"] == kind] for kind in ("qrnn", "classical"))
     if qrnn.empty or classical.empty:
-        return [f"The baselines table has {len(qrnn)} QRNN and {len(classical)} classical rows with a result: "
-                "no comparison."]
+        return [
+            f"The baselines table has {len(qrnn)} QRNN and {len(classical)} classical rows with a result: "
+            "no comparison."
+        ]
     q = qrnn.loc[qrnn["rmse_mean"].idxmin()]
     c = classical.loc[classical["rmse_mean"].idxmin()]
     verdict = "the QRNN **loses**" if c["rmse_mean"] < q["rmse_mean"] else "the QRNN **wins**"
-    lines = [f"Best QRNN: {_named(q)}, validation mean RMSE {q['rmse_mean']:.4f} (y {q['rmse_y']:.4f}, z "
-             f"{q['rmse_z']:.4f}). Best classical model: {_named(c)}, {c['rmse_mean']:.4f} (y {c['rmse_y']:.4f}, z "
-             f"{c['rmse_z']:.4f}). "
-             f"On the mean, {verdict} (ratio {q['rmse_mean'] / c['rmse_mean']:.2f})."]  # fmt: skip
+    lines = [
+        f"Best QRNN: {_named(q)}, validation mean RMSE {q['rmse_mean']:.4f} (y {q['rmse_y']:.4f}, z "
+        f"{q['rmse_z']:.4f}). Best classical model: {_named(c)}, {c['rmse_mean']:.4f} (y {c['rmse_y']:.4f}, z "
+        f"{c['rmse_z']:.4f}). "
+        f"On the mean, {verdict} (ratio {q['rmse_mean'] / c['rmse_mean']:.2f})."
+    ]
     for target in ("y", "z"):
         column = f"rmse_{target}"
         better = classical[classical[column] < q[column]]["model"].tolist()
-        lines.append(f"On {target}: {len(better)} of {len(classical)} classical models beat the best QRNN"
-                     + (f" ({', '.join(map(str, better))})." if better else "."))
+        lines.append(
+            f"On {target}: {len(better)} of {len(classical)} classical models beat the best QRNN"
+            + (f" ({', '.join(map(str, better))})." if better else ".")
+        )
     matched = classical[classical["parameters"] <= q["parameters"]]
     if not matched.empty:
         m = matched.loc[matched["rmse_mean"].idxmin()]
         word = "beats" if m["rmse_mean"] < q["rmse_mean"] else "does not beat"
-        lines.append(f"With no more trained parameters than the QRNN ({int(q['parameters'])}), the best classical "
-                     f"model is {_named(m)}, {m['rmse_mean']:.4f}: it {word} the QRNN.")
+        lines.append(
+            f"With no more trained parameters than the QRNN ({int(q['parameters'])}), the best classical "
+            f"model is {_named(m)}, {m['rmse_mean']:.4f}: it {word} the QRNN."
+        )
     return lines
 
 
@@ -149,8 +167,10 @@ def cost_findings(cost: pd.DataFrame | None) -> list[str]:
         used = f"{int(best['evaluations to the best epoch']):,} sequence evaluations"
         if shots:
             used += f", {best['shots to the best epoch']:,.0f} shots"
-        lines.append(f"- **{best['run']}** ({f'{shots} shots per step' if shots else 'exact distributions'}): "
-                     f"{best['best validation mean RMSE']:.4f} at epoch {int(best['best epoch'])}, after {used}.")
+        lines.append(
+            f"- **{best['run']}** ({f'{shots} shots per step' if shots else 'exact distributions'}): "
+            f"{best['best validation mean RMSE']:.4f} at epoch {int(best['best epoch'])}, after {used}."
+        )
     return lines
 
 
@@ -168,12 +188,24 @@ def conclusion_points(profile: str, root: str | Path | None = None, level: float
     trajectories, and whether the paper's two claims hold, each computed from the chapters' data."""
     seeds, trajectories = read(profile, SEEDS, root), read(profile, TRAJECTORIES, root)
     points = ["**The QRNN against classical models.** " + baseline_findings(read(profile, BASELINES, root))[0]]
-    spsa_seeds = "" if seeds is None else "; ".join(
-        f"{variant}: {spread(part['best_rmse'], level)} seeds"
-        for variant, part in analysis.seed_outcomes(seeds).groupby("variant", sort=False) if part["method"].iloc[0] == "spsa")
-    spsa_trajectories = "" if trajectories is None else "; ".join(
-        f"{model}: {spread(part['rmse_mean'].dropna(), level)} trajectories"
-        for model, part in trajectories.groupby("model", sort=False) if "spsa" in str(model).lower() and part["rmse_mean"].notna().any())
+    spsa_seeds = (
+        ""
+        if seeds is None
+        else "; ".join(
+            f"{variant}: {spread(part['best_rmse'], level)} seeds"
+            for variant, part in analysis.seed_outcomes(seeds).groupby("variant", sort=False)
+            if part["method"].iloc[0] == "spsa"
+        )
+    )
+    spsa_trajectories = (
+        ""
+        if trajectories is None
+        else "; ".join(
+            f"{model}: {spread(part['rmse_mean'].dropna(), level)} trajectories"
+            for model, part in trajectories.groupby("model", sort=False)
+            if "spsa" in str(model).lower() and part["rmse_mean"].notna().any()
+        )
+    )
     points.append("**SPSA's best validation mean RMSE across training seeds.** " + (spsa_seeds or missing(SEEDS)))
     points.append("**... and across Lorenz trajectories.** " + (spsa_trajectories or missing(TRAJECTORIES)))
     points.append("**The paper's two claims.** " + " ".join(claim_findings(seeds, level)))

@@ -36,7 +36,9 @@ def torch_device(device: str | torch.device) -> torch.device:
     if name != "cpu" and not name.startswith("cuda"):
         raise ValueError(f"unknown device {device!r}; allowed: 'cpu', 'cuda', 'cuda:N'")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but no CUDA device is available (torch.cuda.is_available() is False)")
+        raise RuntimeError(
+            f"device {device!r} requested but no CUDA device is available (torch.cuda.is_available() is False)"
+        )
     return torch.device(name)
 
 
@@ -116,7 +118,9 @@ def simulate(
         probs = torch_simulator.probabilities(tensor.to(dev, dtype), n_qubits, repeat_blocks)
         return probs if shots is None else sample_frequencies(probs, shots, seed)
     if backend == "aer-exact" and shots is not None:
-        raise ValueError(f"backend 'aer-exact' computes exact distributions; got shots={shots} (use backend='aer' for shots)")
+        raise ValueError(
+            f"backend 'aer-exact' computes exact distributions; got shots={shots} (use backend='aer' for shots)"
+        )
     aer_dev = _aer_device(device)
     if backend == "aer" and shots is None:
         shots = DEFAULT_AER_SHOTS

@@ -28,7 +28,6 @@ from .training import RESULT, RunRecord, load_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("smoke", "quick", "paper")
-METHOD_NAMES = {"spsa": "SPSA", "fdsa": "FDSA", "exact": "exact gradient", "param-shift": "parameter-shift"}
 # Keys of the paper's per-epoch validation RMSE in paper_reported.json, by method.
 REPORTED_VALIDATION = {"spsa": "validation_rmse_per_epoch_spsa", "fdsa": "validation_rmse_per_epoch_fdsa"}
 NOT_RUN = "not run here"
@@ -104,7 +103,12 @@ class StudyRun:
         """Per-epoch validation and training RMSE, epoch 0 being the untrained model."""
         result = self.record.result
         first = result["initial_validation"]
-        initial = {"epoch": 0, "val_rmse_y": first["rmse_y"], "val_rmse_z": first["rmse_z"], "val_rmse_mean": first["rmse_mean"]}
+        initial = {
+            "epoch": 0,
+            "val_rmse_y": first["rmse_y"],
+            "val_rmse_z": first["rmse_z"],
+            "val_rmse_mean": first["rmse_mean"],
+        }
         return pd.DataFrame([initial, *result["epochs"]])
 
     def scale(self) -> str:
@@ -146,7 +150,9 @@ def expand_sweep(path: str | Path) -> dict[str, dict]:
         raise ValueError(f"sweep file {path}: must be a mapping with keys {', '.join(SWEEP_KEYS)}, got {spec!r}")
     unknown = sorted(set(spec) - set(SWEEP_KEYS))
     if unknown:
-        raise ValueError(f"sweep file {path}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(SWEEP_KEYS)}")
+        raise ValueError(
+            f"sweep file {path}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: {', '.join(SWEEP_KEYS)}"
+        )
     base = spec.get("base") or {}
     cases = spec.get("cases") or [{}]
     grid = spec.get("grid") or {}
@@ -158,7 +164,9 @@ def expand_sweep(path: str | Path) -> dict[str, dict]:
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ValueError(f"sweep file {path}: 'grid' must map parameters to non-empty lists, got {grid!r}")
     if not isinstance(template, str) or not template:
-        raise ValueError(f"sweep file {path}: 'name' must be a run-name template such as '{{method}}-s{{seed}}', got {template!r}")
+        raise ValueError(
+            f"sweep file {path}: 'name' must be a run-name template such as '{{method}}-s{{seed}}', got {template!r}"
+        )
     for where, params in [("base", base), *((f"cases[{i}]", case) for i, case in enumerate(cases)), ("grid", grid)]:
         reserved = sorted(set(params) & set(RESERVED_PARAMS))
         if reserved:
@@ -170,12 +178,18 @@ def expand_sweep(path: str | Path) -> dict[str, dict]:
             try:
                 formatted = template.format(**{k: "none" if v is None else v for k, v in params.items()})
             except (KeyError, IndexError, ValueError) as error:
-                raise ValueError(f"sweep file {path}: name template {template!r} cannot be filled from cases[{i}] "
-                                 f"with {dict(zip(grid, point))}: {error!r}") from None  # fmt: skip
-            name = _check_run_name(f"{sweep}-{formatted}", f"sweep file {path}, cases[{i}] with {dict(zip(grid, point))}")
+                raise ValueError(
+                    f"sweep file {path}: name template {template!r} cannot be filled from cases[{i}] "
+                    f"with {dict(zip(grid, point))}: {error!r}"
+                ) from None
+            name = _check_run_name(
+                f"{sweep}-{formatted}", f"sweep file {path}, cases[{i}] with {dict(zip(grid, point))}"
+            )
             if name in runs:
-                raise ValueError(f"sweep file {path}: run name {name!r} is produced twice (cases[{i}] with "
-                                 f"{dict(zip(grid, point))}); make the name template tell the runs apart")  # fmt: skip
+                raise ValueError(
+                    f"sweep file {path}: run name {name!r} is produced twice (cases[{i}] with "
+                    f"{dict(zip(grid, point))}); make the name template tell the runs apart"
+                )
             runs[name] = params
     return runs
 
@@ -200,7 +214,9 @@ def run_configs(profile: str, root: str | Path | None = None) -> dict[str, dict]
     for path in sorted((config_dir / "sweeps").glob("*.yaml")):
         for name, params in expand_sweep(path).items():
             if name in runs:
-                raise ValueError(f"sweep file {path}: run name {name!r} is already used by another run of profile {profile!r}")
+                raise ValueError(
+                    f"sweep file {path}: run name {name!r} is already used by another run of profile {profile!r}"
+                )
             runs[name] = params
     if not runs:
         raise FileNotFoundError(f"no run configurations in {config_dir / 'train'} or {config_dir / 'sweeps'}")
@@ -230,7 +246,11 @@ def main_runs(runs: list[StudyRun]) -> list[StudyRun]:
 def profile_scales(root: str | Path | None = None) -> pd.DataFrame:
     """The scale of every configured run of every profile (sweeps left out), in words."""
     rows = [
-        {"profile": profile, "run": params.get("run_label", name), "scale": StudyRun(name, params, Path(), None).scale()}
+        {
+            "profile": profile,
+            "run": params.get("run_label", name),
+            "scale": StudyRun(name, params, Path(), None).scale(),
+        }
         for profile in PROFILES
         for name, params in run_configs(profile, root).items()
         if params.get("sweep") is None
@@ -290,8 +310,14 @@ def reported_validation(reported: dict, method: str) -> pd.DataFrame | None:
     if key is None:
         return None
     rows = np.asarray(reported[key])
-    return pd.DataFrame({"epoch": np.arange(1, len(rows) + 1), "val_rmse_y": rows[:, 0], "val_rmse_z": rows[:, 1],
-                         "val_rmse_mean": rows[:, 2]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "epoch": np.arange(1, len(rows) + 1),
+            "val_rmse_y": rows[:, 0],
+            "val_rmse_z": rows[:, 1],
+            "val_rmse_mean": rows[:, 2],
+        }
+    )
 
 
 def validation_table(run: StudyRun, reported: dict) -> pd.DataFrame:
@@ -314,14 +340,20 @@ def best_table(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
         if run.complete:
             epochs = run.epochs
             best = epochs.loc[epochs["val_rmse_mean"].idxmin()]
-            row |= {"best validation mean RMSE (measured)": float(best["val_rmse_mean"]), "at epoch": int(best["epoch"])}
+            row |= {
+                "best validation mean RMSE (measured)": float(best["val_rmse_mean"]),
+                "at epoch": int(best["epoch"]),
+            }
         else:
             row |= {"best validation mean RMSE (measured)": run.status_text, "at epoch": None}
         if paper is None:
             row |= {"best (reported by the paper)": None, "paper's epoch": None}
         else:
             i = paper["val_rmse_mean"].idxmin()
-            row |= {"best (reported by the paper)": float(paper["val_rmse_mean"][i]), "paper's epoch": int(paper["epoch"][i])}
+            row |= {
+                "best (reported by the paper)": float(paper["val_rmse_mean"][i]),
+                "paper's epoch": int(paper["epoch"][i]),
+            }
         rows.append(row)
     return pd.DataFrame(rows).set_index("run")
 
@@ -339,7 +371,11 @@ def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
             timings = run.record.result["timings"]
             updates = run.record.updates
             evaluations = updates["circuit_evaluations"].mean() if len(updates) else float("nan")
-            projected = TRAIN_WINDOWS * timings["mean_update_s"] + timings["mean_validation_s"] if len(updates) else float("nan")
+            projected = (
+                TRAIN_WINDOWS * timings["mean_update_s"] + timings["mean_validation_s"]
+                if len(updates)
+                else float("nan")
+            )
             row |= {
                 "updates": len(updates),
                 "sequence evaluations per update": float(evaluations),
@@ -377,16 +413,18 @@ def provenance_table(runs: list[StudyRun]) -> pd.DataFrame:
             continue
         p = run.record.result["provenance"]
         device = p["device"]
-        rows.append({
-            "run": run.label,
-            "status": run.status if run.complete else run.status_text,
-            "CPU": device["cpu"],
-            "torch threads": device["torch_threads"],
-            "CUDA device": device.get("cuda_device") or "none",
-            **{k: v or "" for k, v in p["versions"].items()},
-            "git commit": (p.get("git_commit") or "unknown")[:10],
-            "created": p["created"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "run": run.label,
+                "status": run.status if run.complete else run.status_text,
+                "CPU": device["cpu"],
+                "torch threads": device["torch_threads"],
+                "CUDA device": device.get("cuda_device") or "none",
+                **{k: v or "" for k, v in p["versions"].items()},
+                "git commit": (p.get("git_commit") or "unknown")[:10],
+                "created": p["created"],
+            }
+        )
     return pd.DataFrame(rows).set_index("run").fillna("")
 
 
@@ -394,3 +432,10 @@ def caption(profile: str, runs: list[StudyRun], what: str) -> str:
     """A caption stating the profile, the scale of every run shown and the machine."""
     scales = "; ".join(f"{run.label}: {run.scale()}" + ("" if run.complete else f", {run.status_text}") for run in runs)
     return f"{what} Profile `{profile}`: {scales}. Machine: {machine(runs)}."
+
+
+def run_from_folder(run_dir: str | Path, label: str | None = None) -> StudyRun:
+    """A complete run folder written outside the profile's runs (e.g. by a chapter), with its recorded config."""
+    record = load_run(run_dir)
+    params = record.result["config"] | {"run_label": label or Path(run_dir).name}
+    return StudyRun(Path(run_dir).name, params, Path(run_dir), record)

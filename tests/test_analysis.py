@@ -76,9 +76,23 @@ def test_chi_square_pvalues_accept_true_and_reject_wrong_distributions():
 
 def _history(variant: str, method: str, curves: list[list[float]], seeds: list[int] | None = None) -> pd.DataFrame:
     seeds = seeds or list(range(len(curves)))
-    return pd.DataFrame([{"variant": variant, "method": method, "shots": 1024, "seed": seed, "epoch": epoch,
-                          "n_train": 10, "rmse_y": v, "rmse_z": v, "rmse_mean": v}
-                         for seed, curve in zip(seeds, curves) for epoch, v in enumerate(curve)])  # fmt: skip
+    return pd.DataFrame(
+        [
+            {
+                "variant": variant,
+                "method": method,
+                "shots": 1024,
+                "seed": seed,
+                "epoch": epoch,
+                "n_train": 10,
+                "rmse_y": v,
+                "rmse_z": v,
+                "rmse_mean": v,
+            }
+            for seed, curve in zip(seeds, curves)
+            for epoch, v in enumerate(curve)
+        ]
+    )
 
 
 def test_bootstrap_interval_known_answers():
@@ -92,14 +106,21 @@ def test_bootstrap_interval_known_answers():
     a, b = np.array([1.0, 1.1, 0.9, 1.0]), np.array([0.0, 0.1, -0.1, 0.0])
     diff, low, high = analysis.bootstrap_interval([a, b], lambda x, y: x.mean() - y.mean(), resamples=2000)
     assert diff == 1.0 and 0.85 < low < 1.0 < high < 1.15
-    assert analysis.bootstrap_interval([sample], np.mean, seed=5) == analysis.bootstrap_interval([sample], np.mean, seed=5)
+    assert analysis.bootstrap_interval([sample], np.mean, seed=5) == analysis.bootstrap_interval(
+        [sample], np.mean, seed=5
+    )
 
 
 @pytest.mark.parametrize(
     "groups, kwargs, message",
-    [([], {}, "non-empty"), ([np.array([])], {}, "non-empty"), ([np.array([1.0, np.nan])], {}, "finite"),
-     ([np.ones(3)], {"level": 1.5}, "level"), ([np.ones(3)], {"resamples": 10}, "resamples")],
-)  # fmt: skip
+    [
+        ([], {}, "non-empty"),
+        ([np.array([])], {}, "non-empty"),
+        ([np.array([1.0, np.nan])], {}, "finite"),
+        ([np.ones(3)], {"level": 1.5}, "level"),
+        ([np.ones(3)], {"resamples": 10}, "resamples"),
+    ],
+)
 def test_bootstrap_interval_rejects_bad_input(groups, kwargs, message):
     with pytest.raises(ValueError, match=message):
         analysis.bootstrap_interval(groups, np.mean, **kwargs)
@@ -129,13 +150,33 @@ def test_paper_claims_on_constructed_histories():
 
 
 def _run(name: str, params: dict, curve: list[float], evaluations: int = 10) -> study.StudyRun:
-    config = {"method": params["method"], "shots": params.get("shots"), "seed": params["seed"],
-              "n_train": params.get("n_train"), "batch_size": 1, "seq_len": 20, "lr": params.get("lr"),
-              "epochs": params.get("epochs")}  # fmt: skip
-    epochs = [{"epoch": e, "val_rmse_y": v, "val_rmse_z": v, "val_rmse_mean": v, "train_rmse": v,
-               "circuit_evaluations": evaluations} for e, v in enumerate(curve[1:], start=1)]  # fmt: skip
-    result = {"status": "complete", "config": config, "epochs": epochs,
-              "initial_validation": {"rmse_y": curve[0], "rmse_z": curve[0], "rmse_mean": curve[0]}}  # fmt: skip
+    config = {
+        "method": params["method"],
+        "shots": params.get("shots"),
+        "seed": params["seed"],
+        "n_train": params.get("n_train"),
+        "batch_size": 1,
+        "seq_len": 20,
+        "lr": params.get("lr"),
+        "epochs": params.get("epochs"),
+    }
+    epochs = [
+        {
+            "epoch": e,
+            "val_rmse_y": v,
+            "val_rmse_z": v,
+            "val_rmse_mean": v,
+            "train_rmse": v,
+            "circuit_evaluations": evaluations,
+        }
+        for e, v in enumerate(curve[1:], start=1)
+    ]
+    result = {
+        "status": "complete",
+        "config": config,
+        "epochs": epochs,
+        "initial_validation": {"rmse_y": curve[0], "rmse_z": curve[0], "rmse_mean": curve[0]},
+    }
     updates = pd.DataFrame({"epoch": [e for e in range(1, len(curve)) for _ in range(4)]})
     return study.StudyRun(name, params, Path(name), RunRecord(result, updates, None))
 
@@ -157,8 +198,10 @@ def test_seed_table_counts_a_matching_main_run_as_one_more_seed():
 
 
 def test_cost_accuracy_accumulates_evaluations_and_shots():
-    runs = [_run("a", {"method": "spsa", "shots": 100, "seed": 1}, [0.3, 0.2, 0.1], evaluations=5),
-            _run("b", {"method": "exact", "shots": None, "seed": 1}, [0.3, 0.2], evaluations=3)]  # fmt: skip
+    runs = [
+        _run("a", {"method": "spsa", "shots": 100, "seed": 1}, [0.3, 0.2, 0.1], evaluations=5),
+        _run("b", {"method": "exact", "shots": None, "seed": 1}, [0.3, 0.2], evaluations=3),
+    ]
     table = analysis.cost_accuracy(runs)
     a = table[table["run"] == "a"]
     assert a["evaluations"].tolist() == [0, 5, 10] and a["shots_consumed"].tolist() == [0, 5 * 20 * 100, 10 * 20 * 100]
@@ -171,7 +214,9 @@ def test_quality_points_and_settings(tmp_path):
     initial, trained = points.values()
     assert list(points)[1] == "after 2 exact-gradient updates"
     assert not torch.equal(initial.input_layer.weight, trained.input_layer.weight)
-    settings = analysis.quality_settings([0.01, 0.1], [1, 2], n_params=110, equal_cost_spsa=True, include_param_shift=True)
+    settings = analysis.quality_settings(
+        [0.01, 0.1], [1, 2], n_params=110, equal_cost_spsa=True, include_param_shift=True
+    )
     assert len(settings) == 2 + 2 + 2 + 1  # FDSA x2, 2-sample SPSA x2, SPSA with 1 and 110 samples, param-shift
     features, targets = analysis.training_sample(training.TrainConfig(), 3)
     assert features.shape == (3, 20, 1) and targets.shape == (3, 20, 2) and features.dtype == torch.float64
@@ -183,7 +228,9 @@ def test_quality_summaries_select_their_estimators():
     model, features, targets = _small_problem()
     S = analysis.EstimatorSetting
     settings = [S("fdsa", 0.1), S("fdsa", 0.5), S("spsa", 0.1, 2), S("spsa", 0.5, 2), S("spsa", 0.1, 8)]
-    frame = analysis.gradient_quality(model, features, targets, 2, settings, [None, 64], repeats=1, seed=0).assign(point="p")
+    frame = analysis.gradient_quality(model, features, targets, 2, settings, [None, 64], repeats=1, seed=0).assign(
+        point="p"
+    )
     assert set(analysis.epsilon_summary(frame)["estimator"]) == {s.label for s in settings[:4]}
     assert set(analysis.samples_summary(frame)["spsa_samples"]) == {2, 8}
     by_shots = analysis.shots_summary(frame, n_params=8)
@@ -197,11 +244,15 @@ def test_chapter_figures_draw_every_variant_and_run():
     matplotlib.use("Agg")
     from qrnn_core import figures
 
-    frame = pd.concat([_history("S", "spsa", [[0.3, 0.1, 0.2], [0.3, 0.2, 0.1]]), _history("E", "exact", [[0.3, 0.2, 0.1]])])
+    frame = pd.concat(
+        [_history("S", "spsa", [[0.3, 0.1, 0.2], [0.3, 0.2, 0.1]]), _history("E", "exact", [[0.3, 0.2, 0.1]])]
+    )
     left, right = figures.seed_figure(frame).axes
     assert len(left.lines) == 3 + 2 and len(right.patches) == 2 * 2  # seeds + means; bars per variant and epoch
-    runs = [_run("a", {"method": "spsa", "shots": 100, "seed": 1}, [0.3, 0.2, 0.1]),
-            _run("b", {"method": "exact", "shots": None, "seed": 1}, [0.3, 0.2])]  # fmt: skip
+    runs = [
+        _run("a", {"method": "spsa", "shots": 100, "seed": 1}, [0.3, 0.2, 0.1]),
+        _run("b", {"method": "exact", "shots": None, "seed": 1}, [0.3, 0.2]),
+    ]
     evaluations, shots = figures.cost_accuracy_figure(analysis.cost_accuracy(runs)).axes
     assert len(evaluations.lines) == 2 and len(shots.lines) == 1  # the exact run consumes no shots
     model, features, targets = _small_problem()

@@ -9,10 +9,18 @@ from qrnn_core.files import write_csv
 
 
 def _baselines(qrnn_rmse: float) -> pd.DataFrame:
-    rows = [("QRNN, SPSA", "qrnn", 144, qrnn_rmse), ("GRU, parameter-matched", "classical", 140, 0.05),
-            ("MLP, best found", "classical", 900, 0.03), ("ESN", "classical", 100, 0.5)]  # fmt: skip
-    return pd.DataFrame([{"model": m, "kind": k, "parameters": p, "rmse_y": r, "rmse_z": r, "rmse_mean": r,
-                          "train_time_s": 1.0} for m, k, p, r in rows])  # fmt: skip
+    rows = [
+        ("QRNN, SPSA", "qrnn", 144, qrnn_rmse),
+        ("GRU, parameter-matched", "classical", 140, 0.05),
+        ("MLP, best found", "classical", 900, 0.03),
+        ("ESN", "classical", 100, 0.5),
+    ]
+    return pd.DataFrame(
+        [
+            {"model": m, "kind": k, "parameters": p, "rmse_y": r, "rmse_z": r, "rmse_mean": r, "train_time_s": 1.0}
+            for m, k, p, r in rows
+        ]
+    )
 
 
 def test_baseline_findings_say_who_wins():
@@ -29,10 +37,19 @@ def test_trajectory_findings_place_the_papers_best_and_compare_with_seeds():
     best = findings.paper_best(reported)
     assert 0.1 < best["spsa"] < best["fdsa"] < 0.13
     values = [best["spsa"] - 0.01, best["spsa"] + 0.01, best["spsa"] + 0.02, best["spsa"] + 0.03]
-    table = pd.DataFrame({"trajectory": range(4), "model": "QRNN, SPSA", "best_epoch": 2, "rmse_y": values,
-                          "rmse_z": values, "rmse_mean": values})  # fmt: skip
-    comparison = pd.DataFrame([{"model": "QRNN, SPSA", "trajectories: n": 4, "trajectories: sd": 0.017, "seeds: n": 5,
-                                "seeds: sd": 0.004}])  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "trajectory": range(4),
+            "model": "QRNN, SPSA",
+            "best_epoch": 2,
+            "rmse_y": values,
+            "rmse_z": values,
+            "rmse_mean": values,
+        }
+    )
+    comparison = pd.DataFrame(
+        [{"model": "QRNN, SPSA", "trajectories: n": 4, "trajectories: sd": 0.017, "seeds: n": 5, "seeds: sd": 0.004}]
+    )
     (text,) = findings.trajectory_findings(table, comparison, reported)
     assert f"25% at or below paper's SPSA best ({best['spsa']:.4f})" in text
     assert "spread across trajectories (sd 0.0170) is larger than across training seeds (sd 0.0040, 5 seeds)" in text
