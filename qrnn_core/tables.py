@@ -238,14 +238,15 @@ def show_table(
     headers: Mapping[str, str] | None = None,
     links: Mapping[str, str] | None = None,
     shown: list[str] | None = None,
-) -> Path:
+) -> None:
     """Write ``table`` (tidy, full) as CSV under the chapter's data folder and display it readably.
 
     ``formats`` maps column names to a format spec (``".2%"``) or a function; ``headers``
     maps column names to the headers shown (the CSV keeps the column names); ``links`` maps a
     column to the column of addresses its cells link to (not shown, kept in the CSV); ``shown``
     picks the columns displayed (the CSV keeps them all). The caption
-    (Markdown) is displayed below the table. Returns the CSV's path.
+    (Markdown) is displayed below the table. The CSV is at ``csv_path(profile, chapter, name, root)``;
+    nothing is returned, so a notebook cell ending in this call shows no stray output.
     """
     from IPython.display import HTML, Markdown, display
 
@@ -264,4 +265,3 @@ def show_table(
     display(HTML(rendered))
     if caption:
         display(Markdown(caption))
-    return path

@@ -100,3 +100,14 @@ def test_every_table_links_its_csv_and_the_front_page_has_the_key_results(tree):
     assert re.search(r'<table class="qrnn-table">.*?speed-up of one SPSA weight update', front, re.S)
     assert "data/summary/key_results.csv" in front and "NaN" not in front
     assert re.search(r'http-equiv="refresh" content="0; url=generated/summary.html"', page(tree, "index.html"), re.I)
+
+
+def test_no_page_shows_a_stray_python_repr(tree):
+    html = tree / "book" / "_build" / "html"
+    pages = [path for path in html.rglob("*.html") if "_sources" not in path.parts]
+    stray = [
+        str(path.relative_to(html))
+        for path in pages
+        if re.search(r"PosixPath\(|&lt;Figure size|<Axes", path.read_text())
+    ]
+    assert not stray, f"pages showing a Python repr instead of content: {stray}"

@@ -74,9 +74,11 @@ def test_show_table_writes_the_tidy_csv_and_links_it(tmp_path, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     table = pd.DataFrame({"count": [1.0, 2.0], "rmse": [0.1, np.nan]}, index=pd.Index(["a", "b"], name="run"))
-    path = tables.show_table(
+    returned = tables.show_table(
         table, "best", profile="smoke", chapter="accuracy", root=tmp_path, caption="**Table 1.** x"
     )
+    assert returned is None  # a cell ending in the call shows no stray output
+    path = tables.csv_path("smoke", "accuracy", "best", tmp_path)
     assert path == tmp_path / "build" / "smoke" / "data" / "accuracy" / "best.csv"
     assert path == study.chapter_data_dir("smoke", "accuracy", tmp_path) / "best.csv"
     pd.testing.assert_frame_equal(
