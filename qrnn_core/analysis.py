@@ -530,9 +530,10 @@ def _interval(estimate: float, low: float, high: float, digits: int = 4) -> str:
 def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95, seed: int = 0) -> str:
     """The paper's claim 1 ("SPSA is best after about one or two epochs, then overfits") tested on one variant.
 
-    Supported when most seeds have their best epoch at 1 or 2 and the rise from the best to
-    the last epoch has a bootstrap interval above zero; contradicted when most seeds peak
-    later or no seed rises; otherwise inconclusive.
+    Supported when the bootstrap interval of the share of seeds whose best epoch is 1 or 2
+    lies above one half and the rise from the best to the last epoch has an interval above
+    zero; not supported when the share's interval lies below one half or no seed rises;
+    otherwise inconclusive (the seeds cannot tell), with the part that is unclear named.
     """
     part = outcomes[outcomes["variant"] == variant]
     if part.empty:
@@ -543,12 +544,17 @@ def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95,
     early = bootstrap_interval([part["best_epoch"].to_numpy()], lambda v: float(np.mean(v <= 2)), level, seed=seed)
     rise = bootstrap_interval([part["rise"].to_numpy()], np.mean, level, seed=seed)
     relative = rise[0] / part["best_rmse"].mean()
-    if early[0] > 0.5 and rise[1] > 0:
+    if early[1] > 0.5 and rise[1] > 0:
         verdict = "supported"
-    elif early[0] < 0.5 or rise[2] == 0:
+    elif early[2] < 0.5 or rise[2] == 0:
         verdict = "not supported"
+    elif rise[1] > 0:
+        verdict = (
+            "inconclusive: the rise after the best epoch is clear, but the interval of the early-best share "
+            "includes one half"
+        )
     else:
-        verdict = "inconclusive"
+        verdict = "inconclusive: the intervals of the early-best share and of the rise are too wide"
     counts = part["best_epoch"].value_counts().sort_index()
     return (
         f"**{variant}** ({len(part)} seeds, {last} epochs): best epochs "

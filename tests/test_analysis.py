@@ -141,6 +141,9 @@ def test_paper_claims_on_constructed_histories():
     assert "not distinguishable" in analysis.stability_claim(analysis.seed_outcomes(flat), "A", "B")
     short = analysis.seed_outcomes(frame[frame["epoch"] <= 2])
     assert "needs at least 3" in analysis.overfitting_claim(short, "S")
+    early, late = [0.3, 0.10, 0.12, 0.15, 0.18], [0.3, 0.2, 0.15, 0.10, 0.12]
+    mixed = analysis.seed_outcomes(_history("M", "spsa", [early, early, early, late, late]))
+    assert "is **inconclusive: the rise after the best epoch is clear" in analysis.overfitting_claim(mixed, "M")
     assert "needs at least 3" in analysis.stability_claim(short, "S", "F")
     with pytest.raises(ValueError, match="variant 'X'"):
         analysis.overfitting_claim(outcomes, "X")
