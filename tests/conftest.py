@@ -20,14 +20,11 @@ def make(tree: Path, *targets: str, timeout: int = 1200) -> subprocess.Completed
     )
 
 
-@pytest.fixture(scope="session")
-def smoke_tree(tmp_path_factory) -> Path:
-    """A copy of the working tree (tracked and untracked, not ignored files) with the smoke book built in it.
+def copy_tree(tree: Path) -> Path:
+    """Copy the working tree (tracked and untracked, not ignored files) into ``tree``, sharing the installed .venv.
 
-    The build runs in the copy (sharing the installed .venv), so it never touches the
-    checkout's own build/ or book/ folders; test_book, test_browser and test_notebooks share it.
+    The copy's pyproject.toml and lock are dated before the venv's install stamp, so make never reinstalls from it.
     """
-    tree = tmp_path_factory.mktemp("study")
     listed = (
         subprocess.run(
             ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
@@ -41,9 +38,20 @@ def smoke_tree(tmp_path_factory) -> Path:
             shutil.copy2(ROOT / name, tree / name)
     (tree / ".venv").symlink_to(ROOT / ".venv")
     stamp = (ROOT / ".venv" / ".installed").stat().st_mtime
-    for name in ("pyproject.toml", "requirements.lock"):  # the installed venv is current: never reinstall from the copy
+    for name in ("pyproject.toml", "requirements.lock"):
         if (tree / name).is_file():
             os.utime(tree / name, (stamp - 1, stamp - 1))
+    return tree
+
+
+@pytest.fixture(scope="session")
+def smoke_tree(tmp_path_factory) -> Path:
+    """A copy of the working tree (tracked and untracked, not ignored files) with the smoke book built in it.
+
+    The build runs in the copy (sharing the installed .venv), so it never touches the
+    checkout's own build/ or book/ folders; test_book, test_browser and test_notebooks share it.
+    """
+    tree = copy_tree(tmp_path_factory.mktemp("study"))
     done = make(tree, "book")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
     return tree

@@ -56,23 +56,16 @@ def test_paper_profile_is_the_papers_protocol():
             assert params["shots"] in (1024, 1536), name
 
 
+def papermill_args(notebook: Path, output: Path, cwd: Path) -> list[str]:
+    """The papermill command that executes ``notebook`` into ``output`` with the project's kernel in ``cwd``."""
+    command = [sys.executable, "-m", "papermill", "--kernel", "python3", "--cwd", str(cwd), "--no-progress-bar"]
+    return [*command, str(notebook), str(output)]
+
+
 def run_train_notebook(tmp_path: Path, **parameters) -> subprocess.CompletedProcess:
     """Execute notebooks/train.ipynb with papermill the way the Makefile does."""
-    args = [
-        sys.executable,
-        "-m",
-        "papermill",
-        "--kernel",
-        "python3",
-        "--cwd",
-        str(tmp_path),
-        "--no-progress-bar",
-        str(ROOT / "notebooks" / "train.ipynb"),
-        str(tmp_path / "out.ipynb"),
-        "-r",
-        "out_dir",
-        str(tmp_path / "run"),
-    ]
+    args = papermill_args(ROOT / "notebooks" / "train.ipynb", tmp_path / "out.ipynb", tmp_path)
+    args += ["-r", "out_dir", str(tmp_path / "run")]
     for key, value in parameters.items():
         args += ["-y", yaml.safe_dump({key: value})]
     return subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -100,18 +93,7 @@ def test_notebook_runs_from_the_notebooks_folder_with_its_defaults(smoke_tree, t
     """
     folder = smoke_tree / "notebooks"
     before = sorted(folder.rglob("*"))
-    args = [
-        sys.executable,
-        "-m",
-        "papermill",
-        "--kernel",
-        "python3",
-        "--cwd",
-        str(folder),
-        "--no-progress-bar",
-        str(folder / path.name),
-        str(tmp_path / path.name),
-    ]
+    args = papermill_args(folder / path.name, tmp_path / path.name, folder)
     env = os.environ | {"PYTHONPATH": str(smoke_tree), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(args, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import copy_tree
 
 from qrnn_core import pipeline, study
 
@@ -363,19 +364,7 @@ def chapter_notebook() -> nbformat.NotebookNode:
 
 def smoke_tree(tmp_path_factory, name: str) -> Path:
     """A copy of the working tree whose smoke profile is two runs and one (exclusive) chapter."""
-    tree = tmp_path_factory.mktemp(name)
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for file in filter(None, listed):
-        if (ROOT / file).is_file():
-            (tree / file).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / file, tree / file)
-    (tree / ".venv").symlink_to(ROOT / ".venv")
+    tree = copy_tree(tmp_path_factory.mktemp(name))
     configs = tree / "configs" / "smoke"
     shutil.rmtree(configs / "sweeps", ignore_errors=True)
     for path in [*configs.glob("*.yaml"), *configs.glob("train/*.yaml")]:

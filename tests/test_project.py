@@ -127,7 +127,10 @@ def test_package_imports_in_a_fresh_interpreter():
 
 def test_ruff_lint():
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "qrnn_core", "tests", "tools"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "ruff", "check", "qrnn_core", "tests", "tools", "notebooks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -147,7 +150,7 @@ def test_no_formatter_escapes():
 
 def test_ruff_format():
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "qrnn_core", "tests", "tools"],
+        [sys.executable, "-m", "ruff", "format", "--check", "qrnn_core", "tests", "tools", "notebooks"],
         cwd=ROOT,
         capture_output=True,
         text=True,
