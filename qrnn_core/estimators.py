@@ -189,6 +189,29 @@ class SPSA(CentralDifferences):
         return 1.0 / directions
 
 
+class FixedSPSA(SPSA):
+    """SPSA as the paper's authors ran it: the same directions at every update.
+
+    Their backward pass re-created its random generator from the same seed at every call
+    (``np.random.default_rng(seed)`` in ``QuantumLayer.backward``), so every update used
+    the same ``spsa_samples`` +-1 directions and the estimate never left their span. Here
+    the directions are drawn once, at the first update, from the model's generator, and
+    kept (saved in checkpoints, so a resumed run keeps them too).
+    """
+
+    state_attributes = ("fixed",)
+
+    def __init__(self, epsilon: float = 0.1, spsa_samples: int = 2):
+        super().__init__(epsilon, spsa_samples)
+        self.fixed: torch.Tensor | None = None
+
+    def sample(self, shape: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
+        """The directions drawn at the first update, every time."""
+        if self.fixed is None:
+            self.fixed = super().sample(shape, generator)
+        return self.fixed
+
+
 class FDSA(CentralDifferences):
     """Finite differences: one central difference per input-layer parameter."""
 
@@ -353,6 +376,16 @@ def method_label(name: str) -> str:
 
 
 register(MethodSpec("spsa", "SPSA", SPSA.from_options, True, _spsa_evaluations, ("epsilon", "spsa_samples")))
+register(
+    MethodSpec(
+        "spsa-fixed",
+        "SPSA, fixed directions (as the paper ran it)",
+        FixedSPSA.from_options,
+        True,
+        _spsa_evaluations,
+        ("epsilon", "spsa_samples"),
+    )
+)
 register(MethodSpec("fdsa", "FDSA", FDSA.from_options, False, lambda o, n, t: 2 * n + 1, ("epsilon",)))
 register(MethodSpec("param-shift", "parameter-shift", ParameterShift.from_options, False, _param_shift_evaluations))
 register(MethodSpec("exact", "exact gradient", None, False, 1))

@@ -36,6 +36,7 @@ UPDATES = "updates.csv"
 PREDICTIONS = "predictions.npz"
 CHECKPOINT_LAST = "checkpoint_last.pt"
 CHECKPOINT_BEST = "checkpoint_best.pt"
+EPOCH_CHECKPOINTS = "checkpoints"  # epoch_00.pt ... : the small state at the end of every epoch (see epoch_checkpoint)
 SKIP_REASON = "skipped: no CUDA device"
 UPDATE_COLUMNS = ["update", "epoch", "loss", "rmse", "wall_time_s", "circuit_evaluations"]
 # Fields a resumed run may change: how far to train and where the data cache lives.
@@ -292,6 +293,16 @@ def _checkpoint(
     }
 
 
+def epoch_checkpoint(out_dir: str | Path, epoch: int) -> Path:
+    """Path of the small checkpoint written at the end of ``epoch`` (0: the untrained model).
+
+    It holds the model, optimizer, estimator and random-generator states (no history), the
+    model generator's state before that epoch's validation and the updates done so far:
+    what replaying the next epoch and recomputing this epoch's validation need.
+    """
+    return Path(out_dir) / EPOCH_CHECKPOINTS / f"epoch_{epoch:02d}.pt"
+
+
 def _run_epoch(
     model: QRNN,
     optimizer: LayerOptimizer,
@@ -360,6 +371,7 @@ def train(
     optimizer = _optimizer(model, config)
     shuffle = torch.Generator().manual_seed(config.seed + 1)
     if state is None:
+        before_validation = model.generator.get_state()
         scores, pred, seconds = _validate(model, task)
         history = {
             "initial_validation": scores,
@@ -372,7 +384,7 @@ def train(
         }
         if log:
             log(f"epoch 0 (untrained): {_scores_text(scores)}")
-        _save_epoch(out_dir, model, optimizer, shuffle, config, history, best=True)
+        _save_epoch(out_dir, model, optimizer, shuffle, config, history, True, before_validation)
     else:
         history = _restore(state, model, optimizer, shuffle, out_dir, Path(resume))
     n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
@@ -388,6 +400,7 @@ def train(
         for epoch in range(done + 1, config.epochs + 1):
             epoch_start = time.perf_counter()
             records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
+            before_validation = model.generator.get_state()
             scores, pred, seconds = _validate(model, task)
             history["updates"].extend(records)
             history["validation_s"].append(seconds)
@@ -400,7 +413,7 @@ def train(
                 log(f"epoch {epoch}: {_scores_text(scores)}  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})")
             history["session_s"] += time.perf_counter() - session_start
             session_start = time.perf_counter()
-            _save_epoch(out_dir, model, optimizer, shuffle, config, history, best)
+            _save_epoch(out_dir, model, optimizer, shuffle, config, history, best, before_validation)
     history["session_s"] += time.perf_counter() - session_start
     return _finish(out_dir, config, task, history)
 
@@ -429,9 +442,13 @@ def _save_epoch(
     config: TrainConfig,
     history: dict,
     best: bool,
+    before_validation: torch.Tensor,
 ) -> None:
-    """Write ``checkpoint_last.pt`` (and ``checkpoint_best.pt`` when this epoch is the best)."""
+    """Write the epoch's small checkpoint, then ``checkpoint_last.pt`` (and ``checkpoint_best.pt`` when best)."""
     payload = _checkpoint(model, optimizer, shuffle, config, history)
+    small = {key: value for key, value in payload.items() if key != "history"}
+    small |= {"validation_generator": before_validation, "updates_done": len(history["updates"])}
+    save_torch(epoch_checkpoint(out_dir, payload["epoch"]), small)
     save_torch(out_dir / CHECKPOINT_LAST, payload)
     if best:
         save_torch(out_dir / CHECKPOINT_BEST, payload)
@@ -455,7 +472,10 @@ def _restore(
 
 
 def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> dict:
-    """Write updates.csv and predictions.npz, then result.json last."""
+    """Write updates.csv and predictions.npz, drop epoch checkpoints past the last epoch, then result.json last."""
+    for path in (out_dir / EPOCH_CHECKPOINTS).glob("epoch_*.pt"):
+        if int(path.stem.split("_")[1]) > len(history["epochs"]):
+            path.unlink()
     updates = pd.DataFrame(history["updates"], columns=UPDATE_COLUMNS)
     write_csv(out_dir / UPDATES, updates)
     save_npz(
@@ -525,6 +545,69 @@ def load_run(out_dir: str | Path) -> RunRecord:
         with np.load(out_dir / PREDICTIONS) as stored:
             predictions = {key: stored[key] for key in stored.files}
     return RunRecord(result, updates, predictions)
+
+
+# ---------------------------------------------------------------- replay (verification of a finished run)
+
+
+def _restored_model(run_dir: Path, epoch: int, cache_dir: str | None) -> tuple[TrainConfig, dict, QRNN, _Task]:
+    """The configuration, the small checkpoint of ``epoch`` and a model restored from it, with the task."""
+    path = epoch_checkpoint(run_dir, epoch)
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no checkpoint of epoch {epoch} ({path.name}); cannot replay it")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    config = TrainConfig.from_dict(state["config"] | {"cache_dir": cache_dir})
+    model = QRNN(config.model_config(), seed=config.seed)
+    model.load_state_dict(state["model"])
+    if model.estimator is not None:
+        model.estimator.load_state_dict(state["estimator"])
+    return config, state, model, _load_task(config)
+
+
+def replay_updates(
+    run_dir: str | Path, epoch: int, n_updates: int, cache_dir: str | None = str(DEFAULT_CACHE)
+) -> list[float]:
+    """Replay the first ``n_updates`` updates of ``epoch`` from the checkpoint at its start; return their losses.
+
+    Under the same code and machine the losses equal the run's ``updates.csv`` bit for bit.
+
+    Args:
+        run_dir: a run folder with epoch checkpoints (``checkpoints/epoch_NN.pt``).
+        epoch: the epoch to replay, 1 to the run's last.
+        n_updates: how many of its updates (at most the updates of one epoch).
+        cache_dir: where the Lorenz series is cached.
+
+    Returns:
+        The loss of each replayed update, in order.
+
+    Raises:
+        FileNotFoundError: the checkpoint at the start of ``epoch`` is missing.
+    """
+    config, state, model, task = _restored_model(Path(run_dir), epoch - 1, cache_dir)
+    optimizer = _optimizer(model, config)
+    optimizer.load_state_dict(state["optimizer"])
+    model.generator.set_state(state["model_generator"])
+    shuffle = torch.Generator()
+    shuffle.set_state(state["shuffle_generator"])
+    order = torch.randperm(task.train_inputs.shape[0], generator=shuffle)
+    batches = order.split(config.batch_size)[:n_updates]
+    return [
+        update_step(model, optimizer, task.train_inputs[b], task.train_targets[b], config.washout).item()
+        for b in batches
+    ]
+
+
+def replay_validation(run_dir: str | Path, epoch: int, cache_dir: str | None = str(DEFAULT_CACHE)) -> dict:
+    """Recompute the validation RMSE of ``epoch`` (0: untrained) from the state stored at its end.
+
+    Returns ``rmse_y``, ``rmse_z`` and ``rmse_mean`` as :func:`evaluate` does (shots drawn
+    from the generator state saved before that validation, so they are the run's own).
+    """
+    _, state, model, task = _restored_model(Path(run_dir), epoch, cache_dir)
+    model.generator.set_state(state["validation_generator"])
+    scores = evaluate(model, task.val_inputs, task.val_targets)
+    scores.pop("predictions")
+    return scores
 
 
 # ---------------------------------------------------------------- command line
