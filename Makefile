@@ -17,7 +17,7 @@ LOCK := requirements.lock
 LOCK_TOOLS := .lock-tools
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: setup lock test test-fast chromium lab bench book runs plan clean distclean help
+.PHONY: setup lock test test-fast chromium lab bench book runs plan verify clean distclean help
 
 help:
 	@echo "make setup   create .venv and install the package with its dependencies"
@@ -29,6 +29,7 @@ help:
 	@echo "make runs    only execute the notebooks of PROFILE into build/PROFILE/"
 	@echo "            EXECUTOR=make (default, make -j) or EXECUTOR=dask [DASK_SCHEDULER=tcp://host:port] [WORKERS=N]"
 	@echo "make plan    every run of PROFILE with its projected time, and the wall time on WORKERS workers (default 16)"
+	@echo "make verify  replay a sample of every archived run of PROFILE (results/PROFILE/) under the current code"
 	@echo "make bench   time one weight update per method and execution path"
 	@echo "make clean   remove generated runs, executed notebooks and the built book"
 
@@ -93,7 +94,7 @@ BUILD := build/$(PROFILE)
 JOBS ?= 2
 BOOK_FLAGS ?= -W -n --keep-going
 
-ifneq ($(filter book runs plan,$(MAKECMDGOALS)),)
+ifneq ($(filter book runs plan verify,$(MAKECMDGOALS)),)
 ifeq ($(filter $(PROFILE),$(PROFILES)),)
 $(error PROFILE must be one of: $(PROFILES) (got '$(PROFILE)'))
 endif
@@ -127,6 +128,12 @@ book:
 
 bench: $(STAMP)
 	$(PY) -m qrnn_core bench $(BENCH_ARGS)
+
+# Every finished run of results/PROFILE/: restore the checkpoint at the start of a random epoch, replay its first
+# VERIFY_UPDATES updates against updates.csv.gz and recompute that epoch's validation (cached per code version).
+VERIFY_UPDATES ?= 20
+verify: $(STAMP)
+	$(PY) -m qrnn_core.archive verify $(PROFILE) --updates $(VERIFY_UPDATES)
 
 clean:
 	rm -rf build book/_build book/generated

@@ -201,7 +201,9 @@ def verify_run(
     return check
 
 
-def verify_profile(profile: str, n_updates: int = DEFAULT_UPDATES, root: str | Path | None = None) -> list[Verification]:
+def verify_profile(
+    profile: str, n_updates: int = DEFAULT_UPDATES, root: str | Path | None = None
+) -> list[Verification]:
     """Verify every finished archived run of ``profile`` (in-flight runs are left out)."""
     runs = sorted(p for p in archive_dir(profile, root).glob("*") if p.is_dir() and is_complete(p))
     return [verify_run(run, n_updates, root) for run in runs]
@@ -227,6 +229,35 @@ def stage(profile: str, name: str, out_dir: str | Path, root: str | Path | None 
     return out_dir
 
 
+def restore_or_train(
+    config: TrainConfig, out_dir: str | Path, archived: str | Path | None = None, skip_unavailable: bool = False
+) -> dict:
+    """Stage the archived run ``archived`` into ``out_dir`` if it verifies, else train; return ``result.json``.
+
+    An archived run is used only when it is finished, its configuration equals ``config``
+    (the data cache's folder aside) and :func:`verify_run` passes under the current code.
+    Otherwise the reason is printed with the run's name and the run is trained afresh, so
+    nothing unverified is ever shown.
+    """
+    from .training import run_or_skip
+
+    if archived is not None:
+        source = study.repo_root() / archived
+        reason = None
+        if not is_complete(source):
+            reason = "not finished in the archive"
+        elif _comparable(json.loads((source / RESULT).read_text())["config"]) != _comparable(config.to_dict()):
+            reason = "archived with another configuration"
+        else:
+            check = verify_run(source)
+            if check.passed:
+                stage(source.parent.name, source.name, out_dir)
+                return json.loads((Path(out_dir) / RESULT).read_text())
+            reason = f"failed verification (epoch {check.epoch}, largest deviation {check.max_deviation:.3g})"
+        print(f"archived run {archived}: {reason}; training it here", flush=True)
+    return run_or_skip(config, out_dir, skip_unavailable, progress=False, overwrite=True)
+
+
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -249,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for c in checks:
         state = "ok" if c.passed else "FAILED, re-run it"
-        print(f"{c.run}: epoch {c.epoch}, {c.updates_replayed} updates, largest deviation {c.max_deviation:.3g} {state}")
+        print(
+            f"{c.run}: epoch {c.epoch}, {c.updates_replayed} updates, largest deviation {c.max_deviation:.3g} {state}"
+        )
     failed = [c.run for c in checks if not c.passed]
     size = _size(archive_dir(args.profile)) / 2**20 if archive_dir(args.profile).is_dir() else 0.0
     print(

@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from . import protocol, study
+from .archive import ARCHIVE
 from .checks import check_choice, check_int
 from .files import write_text
 from .provenance import EXECUTION_ENV
@@ -102,6 +103,10 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
         params = params | {"out_dir": f"{build}/runs/{run}"}
         data = params.get("data_path")
         extra = [data] if isinstance(data, str) and (root / data).is_file() else []
+        archived = f"{ARCHIVE}/{profile}/{run}"
+        if (root / archived / "result.json").is_file():  # verified and staged by the notebook instead of trained
+            params |= {"archive": archived}
+            extra.append(f"{archived}/result.json")
         runs.append(
             Task(
                 f"train/{run}",

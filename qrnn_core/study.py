@@ -111,6 +111,11 @@ class StudyRun:
         }
         return pd.DataFrame([initial, *result["epochs"]])
 
+    @property
+    def archived(self) -> dict | None:
+        """Where the run came from and how it was verified, for a run staged from the results archive."""
+        return None if self.record is None else self.record.result.get("archive")
+
     def scale(self) -> str:
         """The scale a run was configured at, in words."""
         p = self.params
@@ -125,7 +130,7 @@ class StudyRun:
 
 SWEEP_KEYS = ("base", "cases", "grid", "name")
 # Parameters the pipeline sets itself; a configuration may not set them.
-RESERVED_PARAMS = ("sweep", "out_dir")
+RESERVED_PARAMS = ("sweep", "out_dir", "archive")
 RUN_NAME = re.compile(r"[a-z0-9_-]+")
 
 
@@ -428,10 +433,29 @@ def provenance_table(runs: list[StudyRun]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run").fillna("")
 
 
+def archive_note(runs: list[StudyRun]) -> str:
+    """Which of ``runs`` come from the results archive, where and when they ran, and their verification here."""
+    archived = [run for run in runs if run.archived]
+    if not archived:
+        return ""
+    created = sorted(run.record.result["provenance"]["created"][:10] for run in archived)
+    when = created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}"
+    replayed = sum(run.archived["updates_replayed"] for run in archived)
+    deviation = max(run.archived["max_loss_deviation"] for run in archived)
+    deviation = max(deviation, *(run.archived["validation_deviation"] for run in archived))
+    source = Path(archived[0].archived["source"]).parent
+    return (
+        f"{len(archived)} of {len(runs)} run(s) come from the results archive `{source}/` (run on "
+        f"{machine(archived)}, {when}) and were verified in this build: {replayed} updates replayed from their "
+        f"checkpoints and one validation recomputed per run, largest deviation {deviation:.3g}."
+    )
+
+
 def caption(profile: str, runs: list[StudyRun], what: str) -> str:
-    """A caption stating the profile, the scale of every run shown and the machine."""
+    """A caption stating the profile, the scale of every run shown, the machine and what came from the archive."""
     scales = "; ".join(f"{run.label}: {run.scale()}" + ("" if run.complete else f", {run.status_text}") for run in runs)
-    return f"{what} Profile `{profile}`: {scales}. Machine: {machine(runs)}."
+    note = archive_note(runs)
+    return f"{what} Profile `{profile}`: {scales}. Machine: {machine(runs)}." + (f" {note}" if note else "")
 
 
 def run_from_folder(run_dir: str | Path, label: str | None = None) -> StudyRun:
