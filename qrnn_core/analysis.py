@@ -434,31 +434,89 @@ def seed_summary(frame: pd.DataFrame, column: str = "rmse_mean") -> pd.DataFrame
     return summary.rename(columns={"count": "seeds"}).reset_index()
 
 
-def bootstrap_interval(
-    groups: list[np.ndarray],
-    statistic: Callable[..., float],
-    level: float = 0.95,
-    resamples: int = 10_000,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """Statistic of ``groups`` and its percentile bootstrap interval: ``(estimate, low, high)``.
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and its two-sided Student-t interval: ``(mean, low, high)``; infinite bounds with fewer than 2 values.
 
-    Each group (a 1-D sample, e.g. one value per seed) is resampled with replacement on its
-    own, ``resamples`` times, and ``statistic(*resampled_groups)`` is recomputed; the
-    interval holds the central ``level`` of those values. With one value per group the
-    interval is that value (no spread can be estimated from a single seed).
+    Example:
+        >>> t_interval(np.array([1.0, 2.0, 3.0]))[0]
+        2.0
     """
+    values = _sample(values)
     check_number("level", level, 0.5, 0.999)
-    check_int("resamples", resamples, 100)
-    check_int("seed", seed, 0)
-    samples = [np.asarray(g, dtype=float) for g in groups]
-    if not samples or any(s.ndim != 1 or s.size == 0 or not np.isfinite(s).all() for s in samples):
-        raise ValueError("groups must be a non-empty list of non-empty 1-D arrays of finite numbers")
-    rng = np.random.default_rng(seed)
-    draws = [s[rng.integers(0, s.size, (resamples, s.size))] for s in samples]
-    values = np.array([statistic(*(d[i] for d in draws)) for i in range(resamples)])
-    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-    return float(statistic(*samples)), float(low), float(high)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, -np.inf, np.inf
+    half = float(stats.t.ppf((1 + level) / 2, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
+    return mean, mean - half, mean + half
+
+
+def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Difference of means ``mean(a) - mean(b)`` and its Welch t-interval; infinite bounds if a side has < 2 values."""
+    a, b = _sample(a), _sample(b)
+    check_number("level", level, 0.5, 0.999)
+    diff = float(a.mean() - b.mean())
+    if a.size < 2 or b.size < 2:
+        return diff, -np.inf, np.inf
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = float(np.sqrt(va + vb))
+    if se == 0.0:
+        return diff, diff, diff
+    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    half = float(stats.t.ppf((1 + level) / 2, dof) * se)
+    return diff, diff - half, diff + half
+
+
+def sd_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Sample SD and its chi-square interval (normal data): ``(sd, low, high)``; ``(0, 0, inf)`` for one value."""
+    values = _sample(values)
+    check_number("level", level, 0.5, 0.999)
+    if values.size < 2:
+        return 0.0, 0.0, np.inf
+    dof = values.size - 1
+    sd = float(values.std(ddof=1))
+    low = sd * np.sqrt(dof / stats.chi2.ppf((1 + level) / 2, dof))
+    high = sd * np.sqrt(dof / stats.chi2.ppf((1 - level) / 2, dof))
+    return sd, float(low), float(high)
+
+
+def sd_ratio_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Ratio of sample SDs ``sd(a) / sd(b)`` and its F-distribution interval; ``(nan, 0, inf)`` when undefined."""
+    a, b = _sample(a), _sample(b)
+    check_number("level", level, 0.5, 0.999)
+    if a.size < 2 or b.size < 2 or b.std(ddof=1) == 0.0:
+        return float("nan"), 0.0, np.inf
+    ratio = float(a.std(ddof=1) / b.std(ddof=1))
+    da, db = a.size - 1, b.size - 1
+    low = ratio / np.sqrt(stats.f.ppf((1 + level) / 2, da, db))
+    high = ratio / np.sqrt(stats.f.ppf((1 - level) / 2, da, db))
+    return ratio, float(low), float(high)
+
+
+def share_interval(hits: int, n: int, level: float = 0.95, one_sided: bool = False) -> tuple[float, float, float]:
+    """Share ``hits / n`` and its exact (Clopper-Pearson) binomial interval.
+
+    With ``one_sided`` each bound is the one-sided ``level`` bound (the lower bound is the one
+    to compare with a threshold the share should exceed, the upper one with a threshold it
+    should stay below).
+
+    Example:
+        >>> round(share_interval(5, 5, one_sided=True)[1], 3)
+        0.549
+    """
+    check_int("n", n, 1)
+    check_int("hits", hits, 0, n)
+    check_number("level", level, 0.5, 0.999)
+    alpha = 1 - level if one_sided else (1 - level) / 2
+    low = 0.0 if hits == 0 else float(stats.beta.ppf(alpha, hits, n - hits + 1))
+    high = 1.0 if hits == n else float(stats.beta.ppf(1 - alpha, hits + 1, n - hits))
+    return hits / n, low, high
+
+
+def _sample(values: np.ndarray) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1 or array.size == 0 or not np.isfinite(array).all():
+        raise ValueError(f"need a non-empty 1-D sample of finite numbers, got {values!r}")
+    return array
 
 
 def seed_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -491,25 +549,34 @@ def _sd(values: np.ndarray) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def seed_statistics(outcomes: pd.DataFrame, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """Bootstrap intervals across seeds of each variant's best RMSE, spread, best epoch and rise.
+def seed_statistics(outcomes: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Intervals across seeds of each variant's best RMSE, spread, best epoch and rise, suited to a few seeds.
 
-    One row per variant and quantity: estimate, low, high (``level`` percentile bootstrap
-    over seeds) and the number of seeds.
+    Means carry Student-t intervals, SDs chi-square intervals and shares exact binomial
+    (Clopper-Pearson) intervals, all two-sided at ``level``. One row per variant and quantity:
+    estimate, low, high, the interval's kind and the number of seeds.
     """
-    quantities = {
-        "best validation mean RMSE, mean over seeds": ("best_rmse", np.mean),
-        "best validation mean RMSE, SD across seeds": ("best_rmse", _sd),
-        "best epoch, mean over seeds": ("best_epoch", np.mean),
-        "share of seeds with best epoch <= 2": ("best_epoch", lambda v: float(np.mean(v <= 2))),
-        "rise from best to last epoch, mean": ("rise", np.mean),
-        "share of seeds whose last epoch is worse than the best": ("rise", lambda v: float(np.mean(v > 0))),
-        "last-epoch validation mean RMSE, SD across seeds": ("last_rmse", _sd),
+    quantities: dict[str, tuple[str, str, Callable]] = {
+        "best validation mean RMSE, mean over seeds": ("best_rmse", "t", t_interval),
+        "best validation mean RMSE, SD across seeds": ("best_rmse", "chi-square", sd_interval),
+        "best epoch, mean over seeds": ("best_epoch", "t", t_interval),
+        "share of seeds with best epoch <= 2": (
+            "best_epoch",
+            "Clopper-Pearson",
+            lambda v, lv: share_interval(int((v <= 2).sum()), len(v), lv),
+        ),
+        "rise from best to last epoch, mean": ("rise", "t", t_interval),
+        "share of seeds whose last epoch is worse than the best": (
+            "rise",
+            "Clopper-Pearson",
+            lambda v, lv: share_interval(int((v > 0).sum()), len(v), lv),
+        ),
+        "last-epoch validation mean RMSE, SD across seeds": ("last_rmse", "chi-square", sd_interval),
     }
     rows = []
     for variant, part in outcomes.groupby("variant", sort=False):
-        for name, (column, statistic) in quantities.items():
-            estimate, low, high = bootstrap_interval([part[column].to_numpy()], statistic, level, seed=seed)
+        for name, (column, kind, interval) in quantities.items():
+            estimate, low, high = interval(part[column].to_numpy(dtype=float), level)
             rows.append(
                 {
                     "variant": variant,
@@ -517,6 +584,7 @@ def seed_statistics(outcomes: pd.DataFrame, level: float = 0.95, seed: int = 0) 
                     "estimate": estimate,
                     "low": low,
                     "high": high,
+                    "interval": kind,
                     "seeds": len(part),
                 }
             )
@@ -527,13 +595,14 @@ def _interval(estimate: float, low: float, high: float, digits: int = 4) -> str:
     return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95, seed: int = 0) -> str:
+def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95) -> str:
     """The paper's claim 1 ("SPSA is best after about one or two epochs, then overfits") tested on one variant.
 
-    Supported when the bootstrap interval of the share of seeds whose best epoch is 1 or 2
-    lies above one half and the rise from the best to the last epoch has an interval above
-    zero; not supported when the share's interval lies below one half or no seed rises;
-    otherwise inconclusive (the seeds cannot tell), with the part that is unclear named.
+    Supported when the one-sided exact binomial lower bound of the share of seeds whose best
+    epoch is 1 or 2 lies above one half and the t-interval of the mean rise from the best to
+    the last epoch lies above zero. Not supported when the share's one-sided upper bound lies
+    below one half or no seed rises. When every seed agrees with the claim but there are too
+    few seeds for the bound, it says so; otherwise inconclusive, naming the unclear part.
     """
     part = outcomes[outcomes["variant"] == variant]
     if part.empty:
@@ -541,37 +610,40 @@ def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95,
     last = int(part["last_epoch"].min())
     if last < 3:
         return f"**{variant}**: only {last} epoch(s) per seed; a best epoch at 1-2 followed by a rise needs at least 3."
-    early = bootstrap_interval([part["best_epoch"].to_numpy()], lambda v: float(np.mean(v <= 2)), level, seed=seed)
-    rise = bootstrap_interval([part["rise"].to_numpy()], np.mean, level, seed=seed)
+    n, hits = len(part), int((part["best_epoch"] <= 2).sum())
+    early = share_interval(hits, n, level, one_sided=True)
+    rise = t_interval(part["rise"].to_numpy(), level)
     relative = rise[0] / part["best_rmse"].mean()
     if early[1] > 0.5 and rise[1] > 0:
         verdict = "supported"
-    elif early[2] < 0.5 or rise[2] == 0:
+    elif early[2] < 0.5 or not (part["rise"] > 0).any():
         verdict = "not supported"
+    elif hits == n and (part["rise"] > 0).all():
+        verdict = f"consistent with every seed, but {n} seeds are too few to bound the share above one half"
     elif rise[1] > 0:
         verdict = (
-            "inconclusive: the rise after the best epoch is clear, but the interval of the early-best share "
-            "includes one half"
+            "inconclusive: the rise after the best epoch is clear, but the share of early bests may be below one half"
         )
     else:
-        verdict = "inconclusive: the intervals of the early-best share and of the rise are too wide"
+        verdict = "inconclusive: the seeds disagree and are too few to tell"
     counts = part["best_epoch"].value_counts().sort_index()
     return (
-        f"**{variant}** ({len(part)} seeds, {last} epochs): best epochs "
-        f"{', '.join(f'{int(e)} ({n} seed(s))' for e, n in counts.items())}; share of seeds "
-        f"whose best epoch is 1 or 2: {_interval(*early, digits=2)}; mean rise from the best to the last epoch "
-        f"{_interval(*rise)} ({relative:.1%} of the mean best RMSE). Claim 1 (best after about one or two epochs, "
-        f"then overfitting) is **{verdict}** for this variant ({level:.0%} bootstrap intervals over seeds)."
+        f"**{variant}** ({n} seeds, {last} epochs): best epochs "
+        f"{', '.join(f'{int(e)} ({k} seed(s))' for e, k in counts.items())}; {hits} of {n} seeds best at epoch 1 or 2 "
+        f"(one-sided {level:.0%} exact binomial bounds {early[1]:.2f} to {early[2]:.2f}); mean rise from the best "
+        f"to the last epoch {_interval(*rise)} ({relative:.1%} of the mean best RMSE; {level:.0%} t-interval). "
+        f"Claim 1 (best after about one or two epochs, then overfitting) is **{verdict}** for this variant."
     )
 
 
-def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float = 0.95, seed: int = 0) -> str:
+def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float = 0.95) -> str:
     """The paper's claim 2 ("FDSA is more stable than SPSA") tested on two variants.
 
-    Compares FDSA's and SPSA's mean rise from the best to the last epoch and their spread
-    (SD across seeds) of the last epoch's RMSE, each as a bootstrap interval of the
-    difference FDSA - SPSA. Supported when either interval lies below zero and neither
-    above, contradicted in the mirror case, mixed when one lies below and one above.
+    Compares FDSA's and SPSA's mean rise from the best to the last epoch (Welch t-interval
+    of the difference FDSA - SPSA) and the spread across seeds of the last epoch's RMSE (the
+    F-interval of the SD ratio FDSA / SPSA). Supported when either says FDSA is more stable
+    (difference below zero, ratio below one) and neither the opposite; contradicted in the
+    mirror case; mixed when they disagree.
     """
     s, f = (outcomes[outcomes["variant"] == name] for name in (spsa, fdsa))
     if s.empty or f.empty:
@@ -583,14 +655,10 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
             f"**{fdsa} against {spsa}**: only {last} epoch(s) per seed; stability after the best epoch needs at "
             f"least 3."
         )
-    rise = bootstrap_interval(
-        [f["rise"].to_numpy(), s["rise"].to_numpy()], lambda a, b: a.mean() - b.mean(), level, seed=seed
-    )
-    spread = bootstrap_interval(
-        [f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy()], lambda a, b: _sd(a) - _sd(b), level, seed=seed
-    )
-    below = [d[2] < 0 for d in (rise, spread)]
-    above = [d[1] > 0 for d in (rise, spread)]
+    rise = welch_interval(f["rise"].to_numpy(), s["rise"].to_numpy(), level)
+    ratio = sd_ratio_interval(f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy(), level)
+    below = [rise[2] < 0, ratio[2] < 1]
+    above = [rise[1] > 0, ratio[1] > 1]
     if any(below) and not any(above):
         verdict = "supported"
     elif any(above) and not any(below):
@@ -598,12 +666,13 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
     elif any(above):
         verdict = "mixed (one measure favours FDSA, the other SPSA)"
     else:
-        verdict = "not distinguishable from run-to-run variation"
+        verdict = f"not distinguishable from run-to-run variation with {len(f)} and {len(s)} seeds"
+    ratio_text = "undefined" if np.isnan(ratio[0]) else _interval(*ratio, digits=2)
     return (
         f"**{fdsa} against {spsa}** ({len(f)} and {len(s)} seeds): difference FDSA - SPSA in the mean rise "
-        f"from the best to the last epoch {_interval(*rise)}, in the SD across seeds of the last epoch's RMSE "
-        f"{_interval(*spread)}. Claim 2 (FDSA is more stable than SPSA) is **{verdict}** "
-        f"({level:.0%} bootstrap intervals over seeds; negative = FDSA more stable)."
+        f"from the best to the last epoch {_interval(*rise)} (Welch t-interval); ratio FDSA / SPSA of the SD across "
+        f"seeds of the last epoch's RMSE {ratio_text} (F-interval). Claim 2 (FDSA is more stable than SPSA) is "
+        f"**{verdict}** ({level:.0%} intervals; a negative difference or a ratio below 1 means FDSA is more stable)."
     )
 
 
@@ -638,7 +707,7 @@ def seed_caption(profile: str, frame: pd.DataFrame, runs: list[StudyRun]) -> str
     return text
 
 
-def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 0.95, seed: int = 0) -> str:
+def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 0.95) -> str:
     """Claim 2 for every FDSA variant with an SPSA variant at the same shots, or why it cannot be tested here.
 
     Without such a pair, says so and gives the measured cost of the profile's FDSA runs (time
@@ -648,7 +717,7 @@ def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 
     texts = []
     for fdsa, row in kinds[kinds["method"] == "fdsa"].iterrows():
         partners = kinds[(kinds["method"] == "spsa") & (kinds["shots"] == row["shots"])].index
-        texts += [stability_claim(outcomes, spsa, fdsa, level, seed) for spsa in partners]
+        texts += [stability_claim(outcomes, spsa, fdsa, level) for spsa in partners]
     if texts:
         return "\n\n".join(texts)
     fdsa_runs = [run for run in runs if run.method == "fdsa" and run.complete]
@@ -677,13 +746,13 @@ def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 
     )
 
 
-def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95, seed: int = 0) -> str:
-    """Mean best validation RMSE of variant ``a`` minus ``b`` across seeds, with its bootstrap interval, in words."""
+def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95) -> str:
+    """Mean best validation RMSE of variant ``a`` minus ``b`` across seeds, with its Welch t-interval, in words."""
     x, y = (outcomes.loc[outcomes["variant"] == v, "best_rmse"].to_numpy() for v in (a, b))
     if not len(x) or not len(y):
         known = ", ".join(outcomes["variant"].unique())
         raise ValueError(f"variants {a!r} and {b!r} both need seeds; variants: {known}")
-    diff = bootstrap_interval([x, y], lambda u, v: u.mean() - v.mean(), level, seed=seed)
+    diff = welch_interval(x, y, level)
     if diff[1] > 0:
         verdict = f"{b} is better"
     elif diff[2] < 0:
@@ -691,7 +760,7 @@ def compare_variants(outcomes: pd.DataFrame, a: str, b: str, level: float = 0.95
     else:
         verdict = "the difference is within run-to-run variation"
     return (
-        f"Best validation mean RMSE, **{a}** minus **{b}**: {_interval(*diff)} ({level:.0%} bootstrap interval "
+        f"Best validation mean RMSE, **{a}** minus **{b}**: {_interval(*diff)} ({level:.0%} Welch t-interval "
         f"over {len(x)} and {len(y)} seeds): {verdict}."
     )
 

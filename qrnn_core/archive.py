@@ -35,7 +35,6 @@ from .files import atomic_write, write_json
 from .training import (
     CHECKPOINT_BEST,
     CHECKPOINT_LAST,
-    EPOCH_CHECKPOINTS,
     PREDICTIONS,
     RESULT,
     UPDATES,
@@ -124,7 +123,7 @@ def produce(profile: str, names: list[str] | None = None, root: str | Path | Non
         last = run_dir / CHECKPOINT_LAST
         resume = last if last.is_file() else None
         print(f"{name}: {'resuming' if resume else 'starting'}", flush=True)
-        train(config, run_dir, resume=resume, progress=False, overwrite=True, log=lambda t: print(f"{name}: {t}"))
+        train(config, run_dir, resume=resume, progress=False, overwrite=True, log=lambda t, n=name: print(f"{n}: {t}"))
         _seal(run_dir)
         made.append(name)
         print(f"{name}: archived", flush=True)

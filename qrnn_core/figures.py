@@ -35,6 +35,7 @@ _PALETTE = sns.color_palette("colorblind", 10).as_hex()
 # (qrnn_core.estimators), classical baselines by model family, and the paper's reported values.
 METHOD_COLORS = {
     "spsa": _PALETTE[0],
+    "spsa-fixed": _PALETTE[3],
     "fdsa": _PALETTE[1],
     "exact": _PALETTE[2],
     "param-shift": _PALETTE[4],
@@ -45,7 +46,7 @@ METHOD_COLORS = {
     "ground truth": "#000000",
 }
 # Colours for methods registered later (e.g. notebooks/add_your_method.ipynb), chosen by name.
-_EXTRA_COLORS = [_PALETTE[3], _PALETTE[8], _PALETTE[9], "#332288", "#117733", "#882255"]
+_EXTRA_COLORS = [_PALETTE[8], _PALETTE[9], "#332288", "#117733", "#882255"]
 
 
 def method_color(name: str) -> str:

@@ -53,9 +53,9 @@ def paper_best(reported: dict) -> dict[str, float]:
 
 
 def spread(values: np.ndarray, level: float = 0.95) -> str:
-    """``SD x [low, high]`` (bootstrap over the values), range and count, in words."""
+    """``SD x [low, high]`` (chi-square interval over the values), range and count, in words."""
     values = np.asarray(values, dtype=float)
-    sd = analysis.bootstrap_interval([values], lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0, level)
+    sd = analysis.sd_interval(values, level)
     return f"SD {sd[0]:.4f} [{sd[1]:.4f}, {sd[2]:.4f}], range {values.min():.4f}-{values.max():.4f} over {len(values)}"
 
 
@@ -66,7 +66,7 @@ def seed_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]:
     outcomes = analysis.seed_outcomes(seeds)
     lines = [
         f"Across training seeds ({int(seeds['epoch'].max())} epochs of {int(seeds['n_train'].iloc[0])} sequences "
-        f"each), the best validation mean RMSE varies as follows ({level:.0%} bootstrap interval of the SD over "
+        f"each), the best validation mean RMSE varies as follows ({level:.0%} chi-square interval of the SD over "
         "seeds):"
     ]
     for variant, part in outcomes.groupby("variant", sort=False):

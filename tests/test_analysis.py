@@ -95,35 +95,42 @@ def _history(variant: str, method: str, curves: list[list[float]], seeds: list[i
     )
 
 
-def test_bootstrap_interval_known_answers():
-    assert analysis.bootstrap_interval([np.full(5, 0.2)], np.mean) == (0.2, 0.2, 0.2)
-    assert analysis.bootstrap_interval([np.array([0.3])], np.mean) == (0.3, 0.3, 0.3)
+def test_small_sample_intervals_known_answers():
+    mean, low, high = analysis.t_interval(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0 and (high - low) / 2 == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-6)
+    assert analysis.t_interval(np.array([0.3])) == (0.3, -np.inf, np.inf)
     rng = np.random.default_rng(1)
     sample = rng.normal(1.0, 2.0, 400)
-    estimate, low, high = analysis.bootstrap_interval([sample], np.mean, level=0.95, resamples=4000, seed=3)
-    half = 1.96 * sample.std(ddof=1) / np.sqrt(sample.size)  # the normal-theory half width
-    assert estimate == sample.mean() and abs((high - low) / 2 - half) < 0.1 * half and low < estimate < high
+    _, low, high = analysis.t_interval(sample)
+    assert (high - low) / 2 == pytest.approx(1.966 * sample.std(ddof=1) / 20, rel=1e-2)
     a, b = np.array([1.0, 1.1, 0.9, 1.0]), np.array([0.0, 0.1, -0.1, 0.0])
-    diff, low, high = analysis.bootstrap_interval([a, b], lambda x, y: x.mean() - y.mean(), resamples=2000)
-    assert diff == 1.0 and 0.85 < low < 1.0 < high < 1.15
-    assert analysis.bootstrap_interval([sample], np.mean, seed=5) == analysis.bootstrap_interval(
-        [sample], np.mean, seed=5
+    diff, low, high = analysis.welch_interval(a, b)
+    assert diff == pytest.approx(1.0) and 0.8 < low < 1.0 < high < 1.2
+    sd, low, high = analysis.sd_interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert (
+        sd == pytest.approx(np.sqrt(2.5))
+        and low == pytest.approx(0.9473, rel=1e-3)
+        and high == pytest.approx(4.5435, rel=1e-3)
     )
+    ratio, low, high = analysis.sd_ratio_interval(2 * np.arange(5.0), np.arange(5.0))
+    assert ratio == pytest.approx(2.0) and low < 2.0 < high
+    assert analysis.share_interval(5, 5, one_sided=True)[1] == pytest.approx(0.05 ** (1 / 5))
+    assert analysis.share_interval(0, 5, one_sided=True)[2] == pytest.approx(1 - 0.05 ** (1 / 5))
+    assert analysis.share_interval(3, 3)[1] == pytest.approx(0.025 ** (1 / 3))
 
 
 @pytest.mark.parametrize(
-    "groups, kwargs, message",
+    "call, message",
     [
-        ([], {}, "non-empty"),
-        ([np.array([])], {}, "non-empty"),
-        ([np.array([1.0, np.nan])], {}, "finite"),
-        ([np.ones(3)], {"level": 1.5}, "level"),
-        ([np.ones(3)], {"resamples": 10}, "resamples"),
+        (lambda: analysis.t_interval(np.array([])), "non-empty"),
+        (lambda: analysis.sd_interval(np.array([1.0, np.nan])), "finite"),
+        (lambda: analysis.t_interval(np.ones(3), level=1.5), "level"),
+        (lambda: analysis.share_interval(4, 3), "hits"),
     ],
 )
-def test_bootstrap_interval_rejects_bad_input(groups, kwargs, message):
+def test_small_sample_intervals_reject_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
-        analysis.bootstrap_interval(groups, np.mean, **kwargs)
+        call()
 
 
 def test_paper_claims_on_constructed_histories():
@@ -149,7 +156,10 @@ def test_paper_claims_on_constructed_histories():
         analysis.overfitting_claim(outcomes, "X")
     stats = analysis.seed_statistics(outcomes).set_index(["variant", "quantity"])
     row = stats.loc[("S", "share of seeds with best epoch <= 2")]
-    assert (row["estimate"], row["low"], row["high"], row["seeds"]) == (1.0, 1.0, 1.0, 5)
+    assert (row["estimate"], row["high"], row["seeds"], row["interval"]) == (1.0, 1.0, 5, "Clopper-Pearson")
+    assert row["low"] == pytest.approx(0.025 ** (1 / 5))
+    three = analysis.seed_outcomes(_history("T", "spsa", overfits[:3]))
+    assert "consistent with every seed, but 3 seeds are too few" in analysis.overfitting_claim(three, "T")
 
 
 def _run(name: str, params: dict, curve: list[float], evaluations: int = 10) -> study.StudyRun:
