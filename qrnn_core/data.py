@@ -171,10 +171,14 @@ def _is_number(text: str) -> bool:
 def read_series(path: str | Path, columns: object = (0, 1, 2)) -> np.ndarray:
     """The (input, target, target) columns of a ``.npy`` or ``.csv`` file, unscaled, (n, 3).
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for an unreadable
-    one, fewer than 3 columns, a non-numeric cell, NaN or inf in the columns used.
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a directory, an
+    unreadable file, fewer than 3 columns, a non-numeric cell, NaN or inf in the columns used.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"data file {str(path)!r} is a directory, not a file; give a {' or '.join(FILE_SUFFIXES)} file"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"data file {str(path)!r} does not exist")
     if path.suffix.lower() not in FILE_SUFFIXES:

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+
+# The names atomic_write gives its temporary files (left behind only by a killed process).
+TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -68,3 +73,49 @@ def save_torch(path: str | Path, payload: dict) -> Path:
 def copy_file(source: str | Path, path: str | Path) -> Path:
     """Copy ``source`` to ``path`` atomically."""
     return atomic_write(path, lambda tmp: shutil.copyfile(source, tmp))
+
+
+def check_writable(folder: str | Path) -> Path:
+    """Check, without leaving a trace, that files can be written in ``folder`` or in the folders that create it.
+
+    The folder itself, or where it does not exist yet its nearest existing parent, must be a
+    folder this process can create files in (tried with an anonymous temporary file).
+
+    Args:
+        folder: the folder that will be written.
+
+    Returns:
+        The existing folder that was tried.
+
+    Raises:
+        NotADirectoryError: the folder or one of its parents is a file.
+        PermissionError: no file can be created there (permissions, a read-only file system).
+    """
+    folder = Path(folder).absolute()
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(f"cannot create folder {str(folder)!r}: {str(existing)!r} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise PermissionError(
+            f"cannot write folder {str(folder)!r}: no file can be created in {str(existing)!r} ({error.strerror})"
+        ) from error
+    return existing
+
+
+def replace_folder(source: str | Path, path: str | Path) -> Path:
+    """Move folder ``source`` to ``path``; a folder already at ``path`` is moved aside first, deleted only after.
+
+    Both are renames within one parent, so ``path`` holds the old folder or the new one,
+    never a mix (a hidden ``.<name>.old-<pid>`` sibling holds the old one in between).
+    """
+    path = Path(path)
+    aside = path.with_name(f".{path.name}.old-{os.getpid()}")
+    shutil.rmtree(aside, ignore_errors=True)  # left by a killed process of the same id
+    if path.exists():
+        os.replace(path, aside)
+    os.replace(source, path)
+    shutil.rmtree(aside, ignore_errors=True)
+    return path

@@ -138,7 +138,7 @@ def lockstep_groups(run: StudyRun, reported: dict, epoch: int = 2) -> pd.DataFra
     signs = directions(run)
     if signs.shape[0] != 2:
         raise ValueError(f"lockstep groups need 2 fixed directions, run {run.name} has {signs.shape[0]}")
-    epoch = min(epoch, len(run.record.result["epochs"]))
+    epoch = shown_epoch([run], epoch)
     moved = input_layer(run, epoch) - input_layer(run, 0)
     index = (signs[0] < 0).astype(int) * 2 + (signs[1] < 0).astype(int)
     authors = reported.get(AUTHORS_KEY, {}).get("group_displacement", {})
@@ -155,6 +155,11 @@ def lockstep_groups(run: StudyRun, reported: dict, epoch: int = 2) -> pd.DataFra
             }
         )
     return pd.DataFrame(rows).set_index("direction signs")
+
+
+def shown_epoch(runs: list[StudyRun], epoch: int = 2) -> int:
+    """``epoch`` (default 2, the authors' checkpoint's), or the last epoch every run in ``runs`` has if fewer."""
+    return min([epoch, *(len(run.record.result["epochs"]) for run in runs)])
 
 
 def verdict(table: pd.DataFrame, lockstep: pd.DataFrame | None) -> str:
@@ -194,10 +199,11 @@ def verdict(table: pd.DataFrame, lockstep: pd.DataFrame | None) -> str:
         )
     rises = ""
     if PAPER_ROW in table.index:
+        paper_rise = table.loc[PAPER_ROW, "rise after best epoch"]
         rises = (
-            f" After its best epoch the paper's SPSA curve rises by {table.loc[PAPER_ROW, 'rise after best epoch']:.4f} "
-            f"by epoch {int(f['epochs compared'])}; fixed-direction SPSA by {f['rise after best epoch']:.4f} and proper "
-            f"SPSA by {p['rise after best epoch']:.4f} (means over seeds)."
+            f" After its best epoch the paper's SPSA curve rises by {paper_rise:.4f} by epoch "
+            f"{int(f['epochs compared'])}; fixed-direction SPSA by {f['rise after best epoch']:.4f} and proper SPSA by "
+            f"{p['rise after best epoch']:.4f} (means over seeds)."
         )
     return f"At this profile's scale, {accuracy}.{rises}{lock}"
 
@@ -206,6 +212,7 @@ def displacement_figure(fixed: StudyRun, proper: StudyRun, epoch: int = 2) -> pl
     """Per-parameter input-layer displacement after ``epoch`` epochs: fixed directions (by group) and proper SPSA."""
     from .figures import TEXT_WIDTH, method_color
 
+    epoch = shown_epoch([fixed, proper], epoch)
     signs = directions(fixed)
     index = (signs[0] < 0).astype(int) * 2 + (signs[1] < 0).astype(int)
     order = np.argsort(index, kind="stable")

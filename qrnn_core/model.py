@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from . import torch_simulator
 from .checks import check_choice, check_int
 from .circuit import angles_per_step, check_n_qubits
 from .estimators import EstimatorOptions, Plan, input_angles, method_spec
@@ -69,6 +70,45 @@ class QRNNConfig:
     def to_dict(self) -> dict:
         """Every field, as a dictionary."""
         return asdict(self)
+
+    @property
+    def n_params(self) -> int:
+        """Parameters of the input layer (weight and bias): what the gradient methods estimate."""
+        return self.n_angles * (self.in_dim * self.context_length + 1)
+
+    def sequence_evaluations(self, batch: int, steps: int, train: bool) -> int:
+        """Sequences one forward pass evaluates: ``batch``, times the method's evaluations per sequence if ``train``."""
+        if not train:
+            return batch
+        return batch * method_spec(self.method).evaluations_per_sequence(self.estimator_options, self.n_params, steps)
+
+    def memory_bytes(self, batch: int, steps: int, train: bool) -> int:
+        """Estimated peak memory (bytes) of one forward pass over ``batch`` sequences of ``steps`` steps.
+
+        Args:
+            batch: sequences in the pass.
+            steps: steps of each sequence.
+            train: a training pass: the gradient method's planned points (or autograd's graph)
+                and the backward pass count too.
+
+        Returns:
+            The parameters with their gradients and two optimizer moments, the angles and
+            distributions of every sequence evaluated, and the simulator's peak: on the torch
+            backend :func:`qrnn_core.torch_simulator.memory_bytes` of the largest call
+            (:data:`TORCH_CHUNK_ROWS` sequences; all of them under autograd), on Qiskit Aer
+            one density matrix (exact) or state vector (shots) of all qubits.
+        """
+        real_bytes = 8 if self.precision == "double" else 4
+        sequences = self.sequence_evaluations(batch, steps, train)
+        parameters = 4 * real_bytes * (self.n_params + (self.n_outcomes + 1) * self.out_dim)
+        arrays = 3 * real_bytes * sequences * steps * (self.n_angles + self.n_outcomes)
+        if self.backend != "torch":
+            return parameters + arrays + 16 * (4 if self.shots is None else 2) ** self.n_qubits
+        graph = train and method_spec(self.method).autograd
+        call = sequences if graph else min(sequences, TORCH_CHUNK_ROWS)
+        double = self.precision == "double"
+        simulator = torch_simulator.memory_bytes(call, steps, self.n_qubits, self.repeat_blocks, double, graph)
+        return parameters + arrays + simulator
 
 
 class _EstimatedLayer(torch.autograd.Function):

@@ -18,6 +18,8 @@ is moved into place only on success.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
 import json
 import os
@@ -29,10 +31,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from . import protocol, study
-from .archive import ARCHIVE
+from .archive import ARCHIVE, train_config
 from .checks import check_choice, check_int
 from .files import write_text
 from .provenance import EXECUTION_ENV
@@ -61,6 +64,7 @@ class Task:
     inputs: tuple[str, ...]  # files whose change re-runs the task
     deps: tuple[str, ...]  # names of the tasks it runs after (their outputs are inputs too)
     exclusive: bool = False
+    takes_root: bool = False  # the notebook declares a ``root`` parameter (the pipeline passes the repository)
 
     @property
     def is_run(self) -> bool:
@@ -71,6 +75,62 @@ def _code_inputs(root: Path) -> list[str]:
     """The package sources and, where it exists, the venv's install stamp."""
     code = sorted(str(path.relative_to(root)) for path in (root / "qrnn_core").glob("*.py"))
     return code + ([STAMP] if (root / STAMP).is_file() else [])
+
+
+def notebook_parameters(notebook: str | Path) -> dict[str, object]:
+    """The names the cell tagged ``parameters`` of a notebook assigns, with their literal defaults (else ``None``)."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    source = next((c.source for c in cells if "parameters" in c.metadata.get("tags", [])), None)
+    if source is None:
+        raise ValueError(f"{notebook} has no cell tagged 'parameters'")
+    defaults: dict[str, object] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                defaults[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                defaults[node.targets[0].id] = None
+    return defaults
+
+
+def check_parameters(params: dict, allowed: dict[str, object], where: str) -> None:
+    """Refuse a key the notebook does not take (naming the closest one) or a value of the wrong type.
+
+    A value's type is checked against the notebook's default where that default is not ``None``
+    (an int is accepted for a float, ``None`` for anything: the notebook or library checks it).
+
+    Raises:
+        ValueError: naming ``where``, the key, and the value and the expected type or the closest key.
+    """
+    for key, value in params.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"{where}: unknown key {key!r}{hint} (allowed: {', '.join(sorted(allowed))})")
+        default = allowed[key]
+        if default is None or value is None:
+            continue
+        expected = (int, float) if isinstance(default, float) else type(default)
+        if not isinstance(value, expected) or (isinstance(value, bool) and not isinstance(default, bool)):
+            raise ValueError(
+                f"{where}: key {key!r} has value {value!r} of type {type(value).__name__}; "
+                f"expected {type(default).__name__} (like the notebook's default {default!r})"
+            )
+
+
+def _run_source(profile: str, name: str, params: dict) -> str:
+    sweep = params.get("sweep")
+    return f"configs/{profile}/sweeps/{sweep}.yaml (run {name})" if sweep else f"configs/{profile}/train/{name}.yaml"
+
+
+def _check_run(profile: str, name: str, params: dict, allowed: dict[str, object]) -> None:
+    """A run's parameters: known to ``train.ipynb``, of the right types, and a valid ``TrainConfig``."""
+    where = _run_source(profile, name, params)
+    check_parameters(params, allowed, where)
+    try:
+        train_config(params)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _chapter_settings(path: Path, chapters: list[str]) -> tuple[dict, list[str], list[str], bool]:
@@ -99,7 +159,9 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
     build = f"build/{study.check_profile(profile)}"
     code = _code_inputs(root)
     runs = []
+    train_params = notebook_parameters(root / TRAIN_NOTEBOOK)
     for run, params in study.run_configs(profile, root).items():
+        _check_run(profile, run, params, train_params)
         params = params | {"out_dir": f"{build}/runs/{run}"}
         data = params.get("data_path")
         extra = [data] if isinstance(data, str) and (root / data).is_file() else []
@@ -122,6 +184,14 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
     chapters = study.chapter_names(profile, root)
     run_names = tuple(task.name for task in runs)
     settings = {ch: _chapter_settings(root / "configs" / profile / f"{ch}.yaml", chapters) for ch in chapters}
+    declared = {ch: notebook_parameters(root / "notebooks" / f"{ch}.ipynb") for ch in chapters}
+    for chapter, (params, *_) in settings.items():
+        allowed = declared[chapter] | dict.fromkeys(CHAPTER_KEYS)
+        check_parameters(
+            params,
+            {k: v for k, v in allowed.items() if k not in ("profile", "root")},
+            f"configs/{profile}/{chapter}.yaml",
+        )
     exclusive = [ch for ch in chapters if settings[ch][3]]
     shared = [ch for ch in chapters if not settings[ch][3]]
     bad = [(ch, dep) for ch in shared for dep in settings[ch][1] if dep in exclusive]
@@ -148,12 +218,13 @@ def build_plan(profile: str, root: str | Path | None = None) -> list[Task]:
             f"chapters/{chapter}",
             f"notebooks/{chapter}.ipynb",
             params_file,
-            params | {"profile": profile},
+            params | ({"profile": profile} if "profile" in declared[chapter] else {}),
             f"{build}/chapters/{chapter}.ipynb",
             (f"{build}/data/{chapter}",),
             (params_file, f"notebooks/{chapter}.ipynb", REPORTED, *inputs, *code),
             deps,
             alone,
+            "root" in declared[chapter],
         )
 
     for chapter in shared + exclusive:
@@ -244,7 +315,7 @@ def papermill_command(task: Task, python: str, root: str) -> list[str]:
         "-f",
         f"{root}/{task.params_file}",
     ]
-    return command if task.is_run else [*command, "-r", "root", root]
+    return [*command, "-r", "root", root] if task.takes_root else command
 
 
 def makefile_text(plan: list[Task], profile: str) -> str:
@@ -569,10 +640,14 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("profile", choices=study.PROFILES)
     args = parser.parse_args(argv)
     root = study.repo_root(Path.cwd())
-    if args.command == "plan":
-        print(plan_report(args.profile, args.workers, root, args.bench))
-        return 0
-    tasks = build_plan(args.profile, root)
+    try:
+        if args.command == "plan":
+            print(plan_report(args.profile, args.workers, root, args.bench))
+            return 0
+        tasks = build_plan(args.profile, root)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     write_params(tasks, root)
     if args.command == "makefile":
         target = root / "build" / args.profile / "plan.mk"

@@ -2,7 +2,9 @@
 
 A run folder holds ``updates.csv``, ``predictions.npz``, ``checkpoint_last.pt``,
 ``checkpoint_best.pt`` and, written last and atomically, ``result.json``. A folder
-without ``result.json`` is an incomplete run.
+without ``result.json`` is an incomplete run. Everything a run needs (configuration,
+memory, checkpoint, data, run folder) is checked before any work; a run that replaces
+another is written in a hidden sibling folder and moved into place only once complete.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
+import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +31,16 @@ from tqdm.auto import tqdm
 from .checks import check_int, check_optional_int, check_positive
 from .data import DEFAULT_CACHE, LorenzConfig, file_sha256, load_lorenz, window_counts
 from .estimators import method_names
-from .files import copy_file, save_npz, save_torch, write_csv, write_json
+from .files import (
+    TEMPORARY_NAME,
+    check_writable,
+    copy_file,
+    replace_folder,
+    save_npz,
+    save_torch,
+    write_csv,
+    write_json,
+)
 from .model import QRNN, QRNNConfig
 from .optimizers import OPTIMIZERS, GainSchedule, LayerOptimizer, check_optimizer
 from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
@@ -41,6 +56,11 @@ SKIP_REASON = "skipped: no CUDA device"
 UPDATE_COLUMNS = ["update", "epoch", "loss", "rmse", "wall_time_s", "circuit_evaluations"]
 # Fields a resumed run may change: how far to train and where the data cache lives.
 RESUMABLE_CHANGES = ("epochs", "cache_dir")
+# What a run folder may hold besides temporary files of interrupted writes (files.TEMPORARY_NAME).
+RUN_FILES = (RESULT, UPDATES, PREDICTIONS, CHECKPOINT_LAST, CHECKPOINT_BEST, EPOCH_CHECKPOINTS)
+# What a checkpoint to resume from holds (see _checkpoint; checkpoints before the data record lack "data").
+CHECKPOINT_KEYS = ("config", "epoch", "model", "optimizer", "estimator", "model_generator", "shuffle_generator")
+CHECKPOINT_KEYS += ("circuit_evaluations", "history")
 
 
 def _opt(help_text: str, default=None, **extra) -> object:
@@ -95,6 +115,13 @@ class TrainConfig:
             )
         data = self.data_config()
         self.columns = ",".join(map(str, data.columns))
+        if self.data_path is None:
+            for f in fields(self):
+                if f.name in ("columns", "scale") and getattr(self, f.name) != f.default:
+                    raise ValueError(
+                        f"{f.name}={getattr(self, f.name)!r} (--{f.name}) applies to data_path (--data) only; "
+                        f"the generated Lorenz series always uses {f.name} {f.default!r}"
+                    )
         n_windows, n_val = _window_counts(data)
         check_int("epochs", self.epochs, 0)
         check_int("batch_size", self.batch_size, 1)
@@ -166,23 +193,143 @@ class RunRecord:
 # ---------------------------------------------------------------- files and provenance
 
 
-def provenance(config: TrainConfig) -> dict:
-    """Config, seed, package versions, lock hash, git commit and device of a run (see ``qrnn_core.provenance``)."""
+def data_record(config: TrainConfig) -> dict:
+    """The series a run trains on: ``source`` in words and ``sha256`` of the data file (``None``: generated)."""
     sha256 = None if config.data_path is None else file_sha256(config.data_path)
-    data = {"source": config.data_config().source(), "sha256": sha256}
+    return {"source": config.data_config().source(), "sha256": sha256}
+
+
+def provenance(config: TrainConfig, data: dict | None = None) -> dict:
+    """Config, seed, package versions, lock hash, git commit and device of a run (see ``qrnn_core.provenance``).
+
+    ``data`` is the run's :func:`data_record`, taken when it started (default: taken now).
+    """
+    data = data or data_record(config)
     return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | {"data": data}
 
 
-def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """Refuse a folder that holds a complete result unless ``overwrite``; then drop the stale result."""
-    result = out_dir / RESULT
-    if result.exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"{out_dir} already holds a complete run ({RESULT}); pass overwrite=True (--overwrite) to replace it"
-            )
-        result.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _work_folder(out_dir: Path, overwrite: bool, resume: Path | None) -> Path:
+    """The folder to write the run in, checked before any work: ``out_dir`` or a hidden sibling to swap in.
+
+    A run is written in ``out_dir`` itself when the folder is new or empty, or holds the
+    incomplete run that ``resume`` comes from (it continues there). Replacing a folder
+    (``overwrite``: a complete run, or an incomplete one not resumed) writes a fresh sibling
+    that :func:`_publishing` moves into place once the run is complete, so an interrupted
+    run neither mixes old and new files nor loses the old run. Only a folder holding nothing
+    but a run's files (:data:`RUN_FILES`) is ever replaced.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} is a file, not a run folder")
+    entries = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
+    complete = RESULT in entries
+    if complete and not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a complete run ({RESULT}); pass overwrite=True (--overwrite) to replace it"
+        )
+    in_place = resume is not None and resume.parent.resolve() == out_dir.resolve()
+    if not entries or (in_place and not complete):
+        check_writable(out_dir)
+        return out_dir
+    if not overwrite:
+        hint = f"continue it with --resume {out_dir / CHECKPOINT_LAST} or " if CHECKPOINT_LAST in entries else ""
+        raise FileExistsError(
+            f"{out_dir} holds an incomplete run (no {RESULT}); {hint}pass overwrite=True (--overwrite) to replace it"
+        )
+    foreign = [name for name in entries if name not in RUN_FILES and not TEMPORARY_NAME.fullmatch(name)]
+    if foreign:
+        raise FileExistsError(
+            f"{out_dir} holds files that are not part of a run ({', '.join(foreign)}); overwrite replaces run "
+            "folders only: choose another folder"
+        )
+    for folder in (out_dir, out_dir.parent):
+        check_writable(folder)
+    target = out_dir.resolve()
+    return target.with_name(f".{target.name}.new-{os.getpid()}")
+
+
+@contextmanager
+def _publishing(work: Path, out_dir: Path) -> Iterator[None]:
+    """Write a run in ``work``; a sibling of ``out_dir`` replaces it on success and is deleted on failure.
+
+    The folder replaced is the one ``out_dir`` resolves to (through a link, its target).
+    """
+    if work == out_dir:
+        yield
+        return
+    shutil.rmtree(work, ignore_errors=True)  # left by a killed process of the same id
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    replace_folder(work, out_dir.resolve())
+
+
+# ---------------------------------------------------------------- memory
+
+
+def available_memory(config: TrainConfig) -> tuple[int, str]:
+    """Bytes of memory free for the run now, and where the figure comes from.
+
+    A CUDA run: the device's free memory; otherwise the machine's available memory
+    (psutil if installed, else ``/proc/meminfo``, else ``os.sysconf``).
+    """
+    if config.uses_cuda and torch.cuda.is_available():
+        name = str(config.device).lower()
+        device = torch.device(name) if name.startswith("cuda") else None
+        return torch.cuda.mem_get_info(device)[0], f"torch.cuda.mem_get_info of {config.device}"
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        return psutil.virtual_memory().available, "psutil.virtual_memory"
+    meminfo = Path("/proc/meminfo")
+    lines = meminfo.read_text().splitlines() if meminfo.is_file() else []
+    for line in lines:
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024, "MemAvailable of /proc/meminfo"
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"), "os.sysconf SC_AVPHYS_PAGES"
+
+
+def _bytes_text(count: int) -> str:
+    value, unit = float(count), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if value < 1024 or unit == "EiB":
+            break
+        value /= 1024
+    return f"{value:.1f} {unit}" if value < 10_000 else f"{value:.3g} {unit}"
+
+
+def check_memory(config: TrainConfig) -> None:
+    """Refuse a run whose largest forward pass would not fit in the memory available now (nothing allocated yet).
+
+    The passes are a training update (the batch with the gradient method's planned points,
+    see :meth:`qrnn_core.model.QRNNConfig.memory_bytes`) and the validation (one sequence).
+
+    Raises:
+        ValueError: the estimate exceeds :func:`available_memory`, naming both.
+    """
+    n_windows, n_val = _window_counts(config.data_config())
+    model = config.model_config()
+    batch, steps = min(config.batch_size, config.n_train or n_windows), config.seq_len
+    val_steps = config.val_length or n_val
+    update = (
+        f"a training update ({model.sequence_evaluations(batch, steps, True)} sequence evaluations of {steps} steps)"
+    )
+    passes = {
+        update: model.memory_bytes(batch, steps, train=True),
+        f"the validation (1 sequence of {val_steps} steps)": model.memory_bytes(1, val_steps, train=False),
+    }
+    what, need = max(passes.items(), key=lambda item: item[1])
+    limit, source = available_memory(config)
+    if need > limit:
+        raise ValueError(
+            f"the run does not fit in memory: {what} needs about {_bytes_text(need)} (estimate at "
+            f"n_qubits={config.n_qubits}, repeat_blocks={config.repeat_blocks}, precision {config.precision!r}), "
+            f"but only {_bytes_text(limit)} is available ({source}); lower n_qubits, batch_size, repeat_blocks "
+            "or val_length"
+        )
 
 
 # ---------------------------------------------------------------- evaluation
@@ -259,12 +406,44 @@ def _optimizer(model: QRNN, config: TrainConfig) -> LayerOptimizer:
     return LayerOptimizer(model, config.optimizer, lr_input, lr_output, config.gain_schedule())
 
 
-def _load_checkpoint(path: str | Path, config: TrainConfig) -> dict:
-    """Read a checkpoint and check that it belongs to a run with this configuration."""
-    path = Path(path)
+def _read_checkpoint(path: Path, keys: tuple[str, ...]) -> dict:
+    """A checkpoint's content; ``ValueError`` "<path>: not a checkpoint of this project (<reason>)" otherwise."""
+    if path.is_dir():
+        raise ValueError(f"{path}: not a checkpoint of this project (a directory)")
     if not path.is_file():
-        raise FileNotFoundError(f"resume checkpoint {str(path)!r} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch.load fails on foreign bytes with errors of many kinds
+        first = re.split(r"(?<=\.)\s", (str(error).strip().splitlines() or [""])[0])[0]  # its first sentence
+        reason = f"{type(error).__name__}: {first[:160]}"
+        raise ValueError(f"{path}: not a checkpoint of this project ({reason})") from error
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+        raise ValueError(f"{path}: not a checkpoint of this project (holds a {type(state).__name__} without a config)")
+    missing = [key for key in keys if key not in state]
+    if "history" in missing and "updates_done" in state:
+        raise ValueError(
+            f"{path}: an epoch checkpoint holds no training history; resume from {CHECKPOINT_LAST} or {CHECKPOINT_BEST}"
+        )
+    if missing:
+        raise ValueError(f"{path}: not a checkpoint of this project (no {', '.join(missing)})")
+    return state
+
+
+def _check_data(path: Path, state: dict, data: dict) -> None:
+    """Refuse a checkpoint trained on other data than the run's now (the data file's SHA-256 differs)."""
+    saved = state.get("data", {}).get("sha256")
+    if saved != data["sha256"]:
+        raise ValueError(
+            f"{path}: the checkpoint was trained on data with SHA-256 {saved or '(none recorded)'}, but "
+            f"{data['source']} now has SHA-256 {data['sha256']}; continuing would mix two series "
+            "(restore the original file or start a new run)"
+        )
+
+
+def _load_checkpoint(path: Path, config: TrainConfig, data: dict) -> dict:
+    """Read a checkpoint and check that it belongs to a run with this configuration and data, not past ``epochs``."""
+    state = _read_checkpoint(path, CHECKPOINT_KEYS)
     saved = state["config"]
     differ = [k for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES and saved.get(k) != v]
     if differ:
@@ -273,15 +452,25 @@ def _load_checkpoint(path: str | Path, config: TrainConfig) -> dict:
             f"checkpoint {str(path)!r} was made with a different configuration ({detail}); "
             f"only {RESUMABLE_CHANGES} may change"
         )
+    _check_data(path, state, data)
+    if config.epochs < state["epoch"]:
+        raise ValueError(
+            f"checkpoint {str(path)!r} has {state['epoch']} epochs done; epochs={config.epochs} (--epochs) must be "
+            f">= {state['epoch']}"
+        )
     return state
 
 
 def _checkpoint(
-    model: QRNN, optimizer: LayerOptimizer, shuffle: torch.Generator, config: TrainConfig, history: dict
+    model: QRNN, optimizer: LayerOptimizer, shuffle: torch.Generator, config: TrainConfig, history: dict, data: dict
 ) -> dict:
-    """Everything a resumed run needs: parameters, optimizer and estimator state, random generators, history."""
+    """Everything a resumed run needs: parameters, optimizer and estimator state, random generators, history.
+
+    ``data`` (:func:`data_record`) names the series it was trained on; a resumed run must have the same.
+    """
     return {
         "config": config.to_dict(),
+        "data": data,
         "epoch": len(history["epochs"]),
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -359,63 +548,78 @@ def train(
     and the sequence evaluations the update used; an epoch's ``circuit_evaluations``
     sums its updates' (validation not included) and ``train_rmse`` is the root of the
     epoch's mean loss. ``resume`` continues from a checkpoint to the same parameters an
-    uninterrupted run reaches (only ``epochs`` and ``cache_dir`` may differ).
+    uninterrupted run reaches (only ``epochs`` and ``cache_dir`` may differ; the data file
+    must have the SHA-256 the checkpoint records, and ``epochs`` must be at least its epochs).
+
+    Everything is checked before any work, in this order: the configuration, the memory the
+    largest forward pass needs (:func:`check_memory`), the checkpoint, and the run folder
+    (:func:`_work_folder`: a complete run is replaced only with ``overwrite``, by a run
+    written in a hidden sibling folder and moved into place once complete).
     """
     config.validate()
     out_dir = Path(out_dir)
+    resume = None if resume is None else Path(resume)
     session_start = time.perf_counter()
-    state = _load_checkpoint(resume, config) if resume is not None else None
-    task = _load_task(config)
-    model = QRNN(config.model_config(), seed=config.seed)
-    _prepare_out_dir(out_dir, overwrite)
-    optimizer = _optimizer(model, config)
-    shuffle = torch.Generator().manual_seed(config.seed + 1)
-    if state is None:
-        before_validation = model.generator.get_state()
-        scores, pred, seconds = _validate(model, task)
-        history = {
-            "initial_validation": scores,
-            "epochs": [],
-            "updates": [],
-            "validation_s": [seconds],
-            "session_s": 0.0,
-            "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred},
-            "last_pred": pred,
-        }
-        if log:
-            log(f"epoch 0 (untrained): {_scores_text(scores)}")
-        _save_epoch(out_dir, model, optimizer, shuffle, config, history, True, before_validation)
-    else:
-        history = _restore(state, model, optimizer, shuffle, out_dir, Path(resume))
-    n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
-    done = len(history["epochs"])
-    with tqdm(
-        total=config.epochs * n_batches,
-        initial=min(done, config.epochs) * n_batches,
-        disable=not progress,
-        desc=f"{config.method} updates",
-        unit="upd",
-        dynamic_ncols=True,
-    ) as bar:
-        for epoch in range(done + 1, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
+    data = data_record(config)
+    check_memory(config)
+    state = None if resume is None else _load_checkpoint(resume, config, data)
+    work = _work_folder(out_dir, overwrite, resume)
+    with _publishing(work, out_dir):
+        task = _load_task(config)
+        model = QRNN(config.model_config(), seed=config.seed)
+        work.mkdir(parents=True, exist_ok=True)
+        for name in (UPDATES, PREDICTIONS):  # from an interrupted finish; written again at the end
+            (work / name).unlink(missing_ok=True)
+        optimizer = _optimizer(model, config)
+        shuffle = torch.Generator().manual_seed(config.seed + 1)
+        if state is None:
             before_validation = model.generator.get_state()
             scores, pred, seconds = _validate(model, task)
-            history["updates"].extend(records)
-            history["validation_s"].append(seconds)
-            history["last_pred"] = pred
-            history["epochs"].append(_epoch_record(epoch, records, scores, time.perf_counter() - epoch_start))
-            best = history["best"]["epoch"] == 0 or scores["rmse_mean"] < history["best"]["val_rmse_mean"]
-            if best:
-                history["best"] = {"epoch": epoch, "val_rmse_mean": scores["rmse_mean"], "pred": pred}
+            history = {
+                "initial_validation": scores,
+                "epochs": [],
+                "updates": [],
+                "validation_s": [seconds],
+                "session_s": 0.0,
+                "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred},
+                "last_pred": pred,
+            }
             if log:
-                log(f"epoch {epoch}: {_scores_text(scores)}  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})")
-            history["session_s"] += time.perf_counter() - session_start
-            session_start = time.perf_counter()
-            _save_epoch(out_dir, model, optimizer, shuffle, config, history, best, before_validation)
-    history["session_s"] += time.perf_counter() - session_start
-    return _finish(out_dir, config, task, history)
+                log(f"epoch 0 (untrained): {_scores_text(scores)}")
+            _save_epoch(work, model, optimizer, shuffle, config, history, data, True, before_validation)
+        else:
+            history = _restore(state, model, optimizer, shuffle, work, resume)
+        n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
+        done = len(history["epochs"])
+        with tqdm(
+            total=config.epochs * n_batches,
+            initial=done * n_batches,
+            disable=not progress,
+            desc=f"{config.method} updates",
+            unit="upd",
+            dynamic_ncols=True,
+        ) as bar:
+            for epoch in range(done + 1, config.epochs + 1):
+                epoch_start = time.perf_counter()
+                records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
+                before_validation = model.generator.get_state()
+                scores, pred, seconds = _validate(model, task)
+                history["updates"].extend(records)
+                history["validation_s"].append(seconds)
+                history["last_pred"] = pred
+                history["epochs"].append(_epoch_record(epoch, records, scores, time.perf_counter() - epoch_start))
+                best = history["best"]["epoch"] == 0 or scores["rmse_mean"] < history["best"]["val_rmse_mean"]
+                if best:
+                    history["best"] = {"epoch": epoch, "val_rmse_mean": scores["rmse_mean"], "pred": pred}
+                if log:
+                    log(
+                        f"epoch {epoch}: {_scores_text(scores)}  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})"
+                    )
+                history["session_s"] += time.perf_counter() - session_start
+                session_start = time.perf_counter()
+                _save_epoch(work, model, optimizer, shuffle, config, history, data, best, before_validation)
+        history["session_s"] += time.perf_counter() - session_start
+        return _finish(work, config, task, history, data)
 
 
 def _scores_text(scores: dict) -> str:
@@ -441,11 +645,12 @@ def _save_epoch(
     shuffle: torch.Generator,
     config: TrainConfig,
     history: dict,
+    data: dict,
     best: bool,
     before_validation: torch.Tensor,
 ) -> None:
     """Write the epoch's small checkpoint, then ``checkpoint_last.pt`` (and ``checkpoint_best.pt`` when best)."""
-    payload = _checkpoint(model, optimizer, shuffle, config, history)
+    payload = _checkpoint(model, optimizer, shuffle, config, history, data)
     small = {key: value for key, value in payload.items() if key != "history"}
     small |= {"validation_generator": before_validation, "updates_done": len(history["updates"])}
     save_torch(epoch_checkpoint(out_dir, payload["epoch"]), small)
@@ -455,9 +660,12 @@ def _save_epoch(
 
 
 def _restore(
-    state: dict, model: QRNN, optimizer: LayerOptimizer, shuffle: torch.Generator, out_dir: Path, resume: Path
+    state: dict, model: QRNN, optimizer: LayerOptimizer, shuffle: torch.Generator, work: Path, resume: Path
 ) -> dict:
-    """Load a checkpoint's states; bring its best checkpoint along when resuming into a new folder."""
+    """Load a checkpoint's states; resuming into another folder, bring its best and epoch checkpoints along.
+
+    The epoch checkpoints up to the checkpoint's epoch are the run's own (replays need them).
+    """
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if model.estimator is not None:
@@ -465,13 +673,15 @@ def _restore(
     model.generator.set_state(state["model_generator"])
     shuffle.set_state(state["shuffle_generator"])
     model.circuit_evaluations = state["circuit_evaluations"]
-    source_best = resume.parent / CHECKPOINT_BEST
-    if source_best.is_file() and source_best.resolve() != (out_dir / CHECKPOINT_BEST).resolve():
-        copy_file(source_best, out_dir / CHECKPOINT_BEST)
+    source = resume.parent
+    if source.resolve() != work.resolve():
+        for path in (source / CHECKPOINT_BEST, *(epoch_checkpoint(source, e) for e in range(state["epoch"] + 1))):
+            if path.is_file():
+                copy_file(path, work / path.relative_to(source))
     return state["history"]
 
 
-def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> dict:
+def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict, data: dict) -> dict:
     """Write updates.csv and predictions.npz, drop epoch checkpoints past the last epoch, then result.json last."""
     for path in (out_dir / EPOCH_CHECKPOINTS).glob("epoch_*.pt"):
         if int(path.stem.split("_")[1]) > len(history["epochs"]):
@@ -491,7 +701,7 @@ def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict) -> d
         "status": "complete",
         "reason": None,
         "config": config.to_dict(),
-        "provenance": provenance(config),
+        "provenance": provenance(config, data),
         "initial_validation": history["initial_validation"],
         "epochs": history["epochs"],
         "best_epoch": history["best"]["epoch"],
@@ -523,9 +733,10 @@ def run_or_skip(config: TrainConfig, out_dir: str | Path, skip_unavailable: bool
             "pass --skip-unavailable (skip_unavailable=True) to record the run as skipped instead"
         )
     out_dir = Path(out_dir)
-    _prepare_out_dir(out_dir, kwargs.get("overwrite", False))
+    work = _work_folder(out_dir, kwargs.get("overwrite", False), None)
     result = {"status": "skipped", "reason": SKIP_REASON, "config": config.to_dict(), "provenance": provenance(config)}
-    write_json(out_dir / RESULT, result)
+    with _publishing(work, out_dir):
+        write_json(work / RESULT, result)
     print(f"{SKIP_REASON}: wrote {out_dir / RESULT} with status 'skipped' (device {config.device!r})")
     return result
 
@@ -555,8 +766,9 @@ def _restored_model(run_dir: Path, epoch: int, cache_dir: str | None) -> tuple[T
     path = epoch_checkpoint(run_dir, epoch)
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no checkpoint of epoch {epoch} ({path.name}); cannot replay it")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = _read_checkpoint(path, ("model", "estimator"))
     config = TrainConfig.from_dict(state["config"] | {"cache_dir": cache_dir})
+    _check_data(path, state, data_record(config))
     model = QRNN(config.model_config(), seed=config.seed)
     model.load_state_dict(state["model"])
     if model.estimator is not None:
@@ -649,6 +861,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What the command line reports as "error: ..." with exit status 2: bad input, found before any work.
+BAD_INPUT = (
+    ValueError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    PermissionError,
+    DeviceUnavailableError,
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m qrnn_core train ...``: returns 0 on success, 2 on bad input."""
     args = vars(build_parser().parse_args(argv))
@@ -660,7 +883,7 @@ def main(argv: list[str] | None = None) -> int:
         out = out or f"runs/{config.method}-{config.backend}-{datetime.now():%Y%m%d-%H%M%S}"
         options = {"resume": resume, "progress": not no_progress, "overwrite": overwrite}
         result = run_or_skip(config, out, skip_unavailable, **options)
-    except (ValueError, FileNotFoundError, FileExistsError, DeviceUnavailableError) as error:
+    except BAD_INPUT as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if result["status"] == "complete":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,6 +32,8 @@ def write_profile(
         (config_dir / "train" / f"{name}.yaml").write_text(yaml.safe_dump(params))
     for name, spec in sweeps.items():
         (config_dir / "sweeps" / f"{name}.yaml").write_text(spec if isinstance(spec, str) else yaml.safe_dump(spec))
+    (root / "notebooks").mkdir(exist_ok=True)
+    shutil.copyfile(ROOT / "notebooks" / "train.ipynb", root / "notebooks" / "train.ipynb")
     return root
 
 
@@ -155,6 +158,8 @@ def chapter_repo(root: Path, chapters: dict[str, dict]) -> Path:
     )
     for name, values in chapters.items():
         (root / "configs" / "smoke" / f"{name}.yaml").write_text(yaml.safe_dump(values))
+        params = {k: v for k, v in values.items() if k not in ("depends_on", "inputs", "exclusive")}
+        nbformat.write(chapter_notebook(params), root / "notebooks" / f"{name}.ipynb")
     return root
 
 
@@ -210,6 +215,47 @@ def test_exclusive_chapters_run_one_after_another_in_dependency_order(tmp_path):
 def test_bad_chapter_dependencies_are_rejected(tmp_path, chapters, message):
     with pytest.raises(ValueError, match=message):
         pipeline.build_plan("smoke", chapter_repo(tmp_path, chapters))
+
+
+@pytest.mark.parametrize(
+    "runs, chapters, message",
+    [
+        (
+            {"spsa-cpu": {"method": "spsa", "epoch": 3}},
+            {},
+            "configs/smoke/train/spsa-cpu.yaml: unknown key 'epoch'; did you mean 'epochs'",
+        ),
+        (
+            {"spsa-cpu": {"method": "spsa", "shots": "many"}},
+            {},
+            "spsa-cpu.yaml: key 'shots' has value 'many' of type str; expected int",
+        ),
+        ({"spsa-cpu": {"method": "spsa", "epochs": -1}}, {}, "spsa-cpu.yaml: epochs must be"),
+        (
+            {},
+            {"accuracy": {"depend_on": ["x"]}},
+            "configs/smoke/accuracy.yaml: unknown key 'depend_on'; did you mean 'depends_on'",
+        ),
+    ],
+    ids=["typo", "wrong-type", "bad-value", "chapter-typo"],
+)
+def test_bad_configs_are_refused_when_the_plan_is_built(tmp_path, runs, chapters, message):
+    root = chapter_repo(tmp_path, {"accuracy": {"digits": 3}})
+    for name, params in runs.items():
+        (root / "configs" / "smoke" / "train" / f"{name}.yaml").write_text(yaml.safe_dump(params))
+    for name, values in chapters.items():
+        (root / "configs" / "smoke" / f"{name}.yaml").write_text(yaml.safe_dump(values))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pipeline.build_plan("smoke", root)
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-m", "qrnn_core.pipeline", "makefile", "smoke"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and message in done.stderr and not (root / "build" / "smoke" / "plan.mk").exists()
 
 
 def test_parameter_files_are_rewritten_only_when_their_content_changes(tmp_path):
@@ -349,12 +395,13 @@ assert runs and all(run.complete for run in runs), "the exclusive chapter runs a
 """
 
 
-def chapter_notebook() -> nbformat.NotebookNode:
-    """A tiny chapter that checks it runs after every run."""
+def chapter_notebook(params: dict | None = None) -> nbformat.NotebookNode:
+    """A tiny chapter that checks it runs after every run (with ``params`` as extra parameters)."""
     notebook = nbformat.v4.new_notebook()
+    extra = "".join(f"\n{key} = {value!r}" for key, value in (params or {}).items())
     notebook.cells = [
         nbformat.v4.new_markdown_cell("# Final"),
-        nbformat.v4.new_code_cell('profile = "quick"\nroot = None'),
+        nbformat.v4.new_code_cell('profile = "quick"\nroot = None' + extra),
         nbformat.v4.new_code_cell(FINAL_CHAPTER),
     ]
     notebook.cells[1].metadata["tags"] = ["parameters"]

@@ -97,7 +97,10 @@ def test_resume_matches_uninterrupted_run(setting, cache, tmp_path, request):
 def test_run_folder_contract(cache, tmp_path):
     result = quiet(TrainConfig(epochs=1, batch_size=4, cache_dir=cache, **SMALL), tmp_path)
     files = {p.name for p in tmp_path.iterdir()}
-    assert files == {"result.json", "updates.csv", "predictions.npz", "checkpoint_last.pt", "checkpoint_best.pt"}
+    assert files == {"result.json", "updates.csv", "predictions.npz", "checkpoint_last.pt", "checkpoint_best.pt"} | {
+        "checkpoints"
+    }
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch_00.pt", "epoch_01.pt"]
     newest = max(p.stat().st_mtime_ns for p in tmp_path.iterdir())
     assert (tmp_path / "result.json").stat().st_mtime_ns == newest
     stored = json.loads((tmp_path / "result.json").read_text())
@@ -124,19 +127,23 @@ def test_run_folder_contract(cache, tmp_path):
 
 def test_refuses_to_overwrite_and_failed_run_leaves_no_result(cache, tmp_path, monkeypatch):
     config = TrainConfig(epochs=1, cache_dir=cache, **SMALL)
-    quiet(config, tmp_path)
+    quiet(config, tmp_path / "run")
     with pytest.raises(FileExistsError, match="overwrite"):
-        quiet(config, tmp_path)
+        quiet(config, tmp_path / "run")
 
     def crash(*args, **kwargs):
         raise RuntimeError("simulated crash")
 
     monkeypatch.setattr(training, "_run_epoch", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        quiet(config, tmp_path, overwrite=True)
-    assert not (tmp_path / "result.json").exists()
+        quiet(config, tmp_path / "run", overwrite=True)
+    assert load_run(tmp_path / "run").result["status"] == "complete", "the old run stays until a new one is complete"
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        quiet(config, tmp_path / "fresh")
+    assert not (tmp_path / "fresh" / "result.json").exists()
     with pytest.raises(FileNotFoundError, match="incomplete"):
-        load_run(tmp_path)
+        load_run(tmp_path / "fresh")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "run"], "no hidden folder is left behind"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA path")
