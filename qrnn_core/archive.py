@@ -18,11 +18,14 @@ the run's files (``build/<profile>/verify/<run>.json``).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import gzip
 import hashlib
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -120,14 +123,37 @@ def produce(profile: str, names: list[str] | None = None, root: str | Path | Non
         if config.uses_cuda and not torch.cuda.is_available():
             print(f"{name}: needs CUDA, not available here; not run", flush=True)
             continue
-        last = run_dir / CHECKPOINT_LAST
-        resume = last if last.is_file() else None
-        print(f"{name}: {'resuming' if resume else 'starting'}", flush=True)
-        train(config, run_dir, resume=resume, progress=False, overwrite=True, log=lambda t, n=name: print(f"{n}: {t}"))
-        _seal(run_dir)
+        with _run_lock(run_dir) as locked:
+            if not locked:
+                print(f"{name}: another producer is making it (lock {run_dir.parent / f'.{name}.lock'}); skipped")
+                continue
+            if is_complete(run_dir):  # finished by another producer meanwhile
+                continue
+            last = run_dir / CHECKPOINT_LAST
+            resume = last if last.is_file() else None
+            print(f"{name}: {'resuming' if resume else 'starting'}", flush=True)
+            log = lambda text, n=name: print(f"{n}: {text}", flush=True)  # noqa: E731
+            train(config, run_dir, resume=resume, progress=False, overwrite=True, log=log)
+            _seal(run_dir)
         made.append(name)
         print(f"{name}: archived", flush=True)
     return made
+
+
+@contextmanager
+def _run_lock(run_dir: Path) -> Iterator[bool]:
+    """Hold an exclusive lock on ``results/<profile>/.<run>.lock`` (yields ``False`` if another process holds it)."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(run_dir.parent / f".{run_dir.name}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _comparable(config: dict) -> dict:
