@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from .analysis import SEED_FREE_KEYS
 from .study import StudyRun, reported_validation
 from .training import epoch_checkpoint
 
@@ -29,17 +30,28 @@ GROUP_NAMES = ("(+,+)", "(+,-)", "(-,+)", "(-,-)")
 
 
 def variant_runs(runs: list[StudyRun], method: str) -> list[StudyRun]:
-    """The complete CPU runs of ``method`` with 1024 shots on the default trajectory (main run and seeds)."""
-    return [
+    """The profile's main CPU run of ``method`` (1024 shots) and every complete run trained like it but for the seed.
+
+    Runs that differ only in :data:`qrnn_core.analysis.SEED_FREE_KEYS` (seed, epochs, cache folder) count as
+    seeds of one variant, as in the shots-and-seeds chapter.
+    """
+    mains = [
         run
         for run in runs
         if run.complete
+        and run.params.get("sweep") is None
         and run.method == method
         and run.params.get("shots") == 1024
-        and run.params.get("data_seed") is None
         and str(run.params.get("device", "cpu")) == "cpu"
-        and run.params.get("optimizer", "adam") == "adam"
     ]
+    if not mains:
+        return []
+
+    def key(run: StudyRun) -> dict:
+        return {k: v for k, v in run.record.result["config"].items() if k not in SEED_FREE_KEYS}
+
+    reference = key(mains[0])
+    return [run for run in runs if run.complete and key(run) == reference]
 
 
 def input_layer(run: StudyRun, epoch: int) -> np.ndarray:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -88,3 +91,28 @@ def test_the_published_archive_verifies() -> None:
     for run_dir in sample.values():
         check = archive.verify_run(run_dir, n_updates=3, use_cache=False)
         assert check.passed, f"{run_dir.name}: epoch {check.epoch}, deviation {check.max_deviation}"
+
+
+@pytest.mark.slow
+def test_make_runs_stages_verified_archived_runs_and_retrains_a_damaged_one(tmp_path_factory) -> None:
+    """End to end at smoke scale: an archived run is verified and shown as is; a damaged one is named and re-run."""
+    from test_pipeline import command, smoke_tree
+
+    tree = smoke_tree(tmp_path_factory, "archive")
+    env = os.environ | {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
+    produce = [sys.executable, "-m", "qrnn_core.archive", "produce", "smoke", "spsa-cpu", "exact-cpu"]
+    subprocess.run(produce, cwd=tree, env=env, check=True, capture_output=True, timeout=600)
+    damaged = tree / "results" / "smoke" / "exact-cpu" / "result.json"
+    result = json.loads(damaged.read_text())
+    result["epochs"][0]["val_rmse_mean"] += 1e-3
+    damaged.write_text(json.dumps(result))
+    done = command(tree, "-j2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    staged = json.loads((tree / "build" / "smoke" / "runs" / "spsa-cpu" / "result.json").read_text())
+    archived = json.loads((tree / "results" / "smoke" / "spsa-cpu" / "result.json").read_text())
+    assert staged["archive"]["passed"] and staged["archive"]["source"] == "results/smoke/spsa-cpu"
+    assert staged["provenance"]["created"] == archived["provenance"]["created"], "the archived run is shown, not re-run"
+    retrained = json.loads((tree / "build" / "smoke" / "runs" / "exact-cpu" / "result.json").read_text())
+    assert "archive" not in retrained and retrained["status"] == "complete"
+    page = (tree / "build" / "smoke" / "train" / "exact-cpu.ipynb").read_text()
+    assert "archived run results/smoke/exact-cpu: failed verification" in page
