@@ -17,7 +17,7 @@ LOCK := requirements.lock
 LOCK_TOOLS := .lock-tools
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: setup lock test test-fast chromium lab bench book runs plan verify clean distclean help
+.PHONY: setup lock test test-fast chromium lab bench book runs check plan verify clean distclean help
 
 help:
 	@echo "make setup   create .venv and install the package with its dependencies"
@@ -28,6 +28,7 @@ help:
 	@echo "make book    run the study (PROFILE=smoke|quick|paper, default quick) and build the book"
 	@echo "make runs    only execute the notebooks of PROFILE into build/PROFILE/"
 	@echo "            EXECUTOR=make (default, make -j) or EXECUTOR=dask [DASK_SCHEDULER=tcp://host:port] [WORKERS=N]"
+	@echo "make check   the state of every task of PROFILE (up to date, not built, damaged: which file, inputs changed), running nothing"
 	@echo "make plan    every run of PROFILE with its projected time, and the wall time on WORKERS workers (default 16)"
 	@echo "make verify  replay a sample of every archived run of PROFILE (results/PROFILE/) under the current code"
 	@echo "make bench   time one weight update per method and execution path"
@@ -51,7 +52,7 @@ lock:
 	test -d $(LOCK_TOOLS) || $(PYTHON) -m venv $(LOCK_TOOLS)
 	$(LOCK_TOOLS)/bin/pip install --quiet pip-tools==7.6.2
 	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --strip-extras \
-		--extra dev --unsafe-package torch --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
+		--extra study --extra dev --unsafe-package torch --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 	$(PYTHON) tools/environment_from_lock.py $(LOCK) environment.yml
 
 test: $(STAMP) chromium
@@ -94,7 +95,7 @@ BUILD := build/$(PROFILE)
 JOBS ?= 2
 BOOK_FLAGS ?= -W -n --keep-going
 
-ifneq ($(filter book runs plan verify,$(MAKECMDGOALS)),)
+ifneq ($(filter book runs check plan verify,$(MAKECMDGOALS)),)
 ifeq ($(filter $(PROFILE),$(PROFILES)),)
 $(error PROFILE must be one of: $(PROFILES) (got '$(PROFILE)'))
 endif
@@ -103,23 +104,47 @@ $(error EXECUTOR must be one of: $(EXECUTORS) (got '$(EXECUTOR)'))
 endif
 endif
 
+# One build per tree and profile: `make runs` and `make book` hold build/PROFILE/.lock while they run, and
+# `make book` also build/.book.lock (book/ is shared by the profiles); a second one exits at once, naming
+# the holder's pid (tools/build_lock.sh).
 # A notebook is executed into a hidden temp file and moved into place only on success; its run
 # folder (or chapter data folder) is deleted first, so a failed or interrupted run leaves nothing
-# behind that looks current (qrnn_core.pipeline.execute_task, the same for both executors).
+# behind that looks current, and its manifest.json is written last (qrnn_core.pipeline.execute_task,
+# the same for both executors). First, every task whose files do not match its manifest, or whose
+# inputs changed, loses its executed notebook (printing why), so the executor re-runs it.
 runs: $(STAMP)
-	$(PY) -m qrnn_core.pipeline makefile $(PROFILE) > /dev/null
+	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
+	$(PY) -m qrnn_core.pipeline makefile $(PROFILE) --invalidate > /dev/null
 ifeq ($(EXECUTOR),dask)
 	$(PY) -m qrnn_core.pipeline dask $(PROFILE) $(if $(DASK_SCHEDULER),--scheduler $(DASK_SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 else
 	$(MAKE) --no-print-directory -f $(BUILD)/plan.mk PY=$(PY) all
 endif
 
+# The state of every task of PROFILE (up to date, not built, damaged: which file, inputs changed: which), from the
+# manifests and Make's rule, running nothing; exit status 1 unless every task is up to date.
+check: $(STAMP)
+	$(PY) -m qrnn_core.pipeline check $(PROFILE)
+
 # Every run of PROFILE with its projected time from this machine's benchmark, and the wall time on WORKERS workers.
 plan: $(STAMP)
 	$(PY) -m qrnn_core.pipeline plan $(PROFILE) --workers $(or $(WORKERS),16)
 
+# MathJax served with the book (npm's `mathjax` package), so its formulas render offline.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax/tex-chtml.js
+$(MATHJAX):
+	tmp=$$(mktemp -d)
+	(cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) > /dev/null)
+	tar -xzf $$tmp/mathjax-$(MATHJAX_VERSION).tgz -C $$tmp
+	rm -rf book/_static/mathjax && mkdir -p book/_static/mathjax && cp -r $$tmp/package/es5/. book/_static/mathjax/
+	rm -rf $$tmp
+
 # The old book is removed before anything runs: a failed build leaves no book rather than a stale one.
-book:
+# stage_book refuses a chapter or run whose files do not match its manifest.
+book: $(MATHJAX)
+	. tools/build_lock.sh build/.book.lock "the book"
+	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
 	rm -rf book/_build book/generated
 	$(MAKE) --no-print-directory -j$(JOBS) runs
 	$(PY) -c 'import sys; from qrnn_core.study import stage_book; stage_book(sys.argv[1], ".")' $(PROFILE)

@@ -4,7 +4,7 @@
 turns its joint counts into per-step frequencies. ``"aer-exact"`` replaces every
 measurement by ``save_probabilities`` (followed by the same reset) under the
 density-matrix method. Either way the circuit is transpiled once per shape and all
-parameter sets run in a single Aer call.
+parameter sets run in a single Aer call, on one OpenMP thread (:data:`THREAD_CAP`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from qiskit_aer import AerSimulator
 from .circuit import angles_per_step, build_circuit, circuit_parameters, readout_qubits
 
 BASIS_GATES = ["rz", "rx", "ry", "cx", "measure", "reset"]
+# Every Aer run of this package uses one OpenMP thread. Loaded after torch, Aer runs its OpenMP code on
+# torch's libgomp, and its threads live on in Aer's job thread; libgomp then manages more threads than
+# there are cores and stops spinning at torch's barriers, which made a multi-threaded torch simulator
+# about 3x slower for the rest of the process (issue 21). `make bench` checks this and times Aer both ways.
+THREAD_CAP = {"max_parallel_threads": 1}
 
 
 def gpu_available() -> bool:
@@ -25,9 +30,22 @@ def gpu_available() -> bool:
     return "GPU" in AerSimulator().available_devices()
 
 
+def new_simulator(capped: bool = True, **options) -> AerSimulator:
+    """An ``AerSimulator`` with ``options``, on one OpenMP thread (:data:`THREAD_CAP`) unless ``capped`` is False.
+
+    Args:
+        capped: limit Aer to one thread, so that it leaves a multi-threaded torch at its speed.
+        **options: further ``AerSimulator`` options (``method``, ``device``, ...).
+
+    Returns:
+        The simulator.
+    """
+    return AerSimulator(**(THREAD_CAP if capped else {}), **options)
+
+
 @lru_cache(maxsize=8)
 def _simulator(method: str, device: str) -> AerSimulator:
-    return AerSimulator(method=method, device=device)
+    return new_simulator(method=method, device=device)
 
 
 def _exact_circuit(measured: QuantumCircuit, n_qubits: int) -> QuantumCircuit:

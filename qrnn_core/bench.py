@@ -16,12 +16,13 @@ from .files import write_json
 from .timing import run_benchmark
 
 DEFAULT_OUT = "bench_results/bench.json"
-# Smoke scale: one repeat, every slow-path update projected from one evaluation, a tiny sweep.
+# Smoke scale: one repeat, every slow-path update projected from one evaluation, one Aer run each way, a tiny sweep.
 QUICK = {
     "repeats": 1,
     "warmup": 0,
     "sample": 1,
     "budget_s": 1e-9,
+    "aer_runs": 1,
     "sweep": {"qubits": (2, 4), "lengths": (6, 8), "steps": 6, "length_qubits": 4, "warmup": 0},
 }
 
@@ -54,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sample", type=int, default=3, help="timed evaluations for projections (default 3)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads during the run (default 1)")
+    parser.add_argument(
+        "--aer-runs",
+        type=int,
+        default=3,
+        help="timed Aer runs with and without the thread cap, between torch validation passes (default 3)",
+    )
     parser.add_argument("--methods", nargs="+", default=None, help="gradient methods (default: every registered one)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the qubits / sequence-length scaling sweep")
     parser.add_argument("--quick", action="store_true", help="smoke scale: 1 repeat, projected slow paths, tiny sweep")
@@ -61,8 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         options = dict(QUICK)
     else:
-        options = {"repeats": args.repeats, "warmup": args.warmup, "sample": args.sample, "budget_s": args.budget}
-        options["sweep"] = {}
+        options = {
+            "repeats": args.repeats,
+            "warmup": args.warmup,
+            "sample": args.sample,
+            "budget_s": args.budget,
+            "aer_runs": args.aer_runs,
+            "sweep": {},
+        }
     if args.no_sweep:
         options["sweep"] = None
     try:

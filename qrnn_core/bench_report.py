@@ -58,6 +58,29 @@ def targets_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame.from_dict(result["targets"], orient="index")
 
 
+def aer_check_table(result: dict) -> pd.DataFrame | None:
+    """Torch validation pass before and after Aer runs in one process, with Aer on one thread and on its default.
+
+    Medians over the benchmark's repeats, Aer's time per 1024-shot run and the load at the time;
+    ``None`` for a benchmark written before the check existed.
+    """
+    check = result.get("aer_check")
+    if check is None:
+        return None
+    rows = {}
+    for key, label in (("with_cap", "on one thread (this package)"), ("without_cap", "on its default threads")):
+        run = check[key]
+        before, after = run["torch_before"]["median_s"], run["torch_after"]["median_s"]
+        rows[label] = {
+            "torch before Aer (s)": before,
+            "torch after Aer (s)": after,
+            "after / before": after / before,
+            "Aer run (s)": run["aer_run"]["median_s"],
+            "load average (1 min)": run["load_average"][0] if run["load_average"] else None,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("Aer runs")
+
+
 def sweep_table(sweep: dict) -> pd.DataFrame:
     """The scaling sweep as a table (one row per axis point and method)."""
     return pd.DataFrame(sweep["rows"]).drop(columns=["times_s"])
@@ -163,11 +186,18 @@ def summary(result: dict, origin: str) -> str:
 
 
 def format_report(result: dict) -> str:
-    """The printed summary: update times, validation passes, epochs and targets."""
+    """The printed summary: update times, validation passes, epochs, targets and torch's speed after Aer runs."""
 
     def fmt(value: float) -> str:
         return f"{value:.4g}"
 
+    check, lines = result.get("aer_check"), []
+    if check is not None:
+        lines = [
+            f"\nTorch validation pass before and after Aer runs in this process ({check['torch_threads']} torch "
+            f"threads): with Aer on one thread they agree within {check['tolerance']:.0%}: {check['agree']}",
+            aer_check_table(result).to_string(float_format=fmt),
+        ]
     with pd.option_context("display.width", 160):
         return "\n".join(
             [
@@ -180,5 +210,6 @@ def format_report(result: dict) -> str:
                 epoch_table(result).to_string(float_format=fmt),
                 "\nTargets",
                 targets_table(result).to_string(float_format=fmt),
+                *lines,
             ]
         )

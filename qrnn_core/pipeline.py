@@ -5,14 +5,19 @@ every papermill execution (one per training run, sweeps expanded, and one per ch
 the files whose change re-runs it, the tasks it runs after, and whether it runs alone.
 
 - ``python -m qrnn_core.pipeline makefile PROFILE`` writes the parameter files and
-  ``build/<profile>/plan.mk`` (one rule per task), which ``make runs`` (``EXECUTOR=make``) runs with ``make -j``.
+  ``build/<profile>/plan.mk`` (one rule per task), which ``make runs`` (``EXECUTOR=make``) runs with ``make -j``;
+  with ``--invalidate`` it first deletes the executed notebook of every task whose outputs do not
+  verify against its manifest (or whose inputs changed), so Make re-runs it.
 - ``python -m qrnn_core.pipeline dask PROFILE`` (``EXECUTOR=dask``) submits the tasks that are
-  not up to date to a Dask cluster in dependency order, by the same rule Make applies.
+  not up to date to a Dask cluster in dependency order, by the same rule.
+- ``python -m qrnn_core.pipeline check PROFILE`` reports every task's state (:func:`task_states`), running nothing.
 - ``python -m qrnn_core.pipeline plan PROFILE --workers N`` projects the wall time.
 
 Both executors run a task the same way (plan.mk's rule, :func:`execute_task` on a Dask worker): its
 outputs are deleted, the notebook executes (:func:`papermill_command`) into a hidden temp file that
-is moved into place only on success.
+is moved into place only on success, and then its manifest is written (qrnn_core.manifest). A task is
+up to date only when its manifest verifies, its inputs' hashes are the recorded ones, the tasks it runs
+after are up to date, and no input is newer than its executed notebook (Make's own rule).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import ast
 import difflib
 import fnmatch
+import hashlib
 import json
 import os
 import shlex
@@ -34,7 +40,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import protocol, study
+from . import manifest, protocol, study
 from .archive import ARCHIVE, train_config
 from .checks import check_choice, check_int
 from .files import write_text
@@ -69,6 +75,17 @@ class Task:
     @property
     def is_run(self) -> bool:
         return self.name.startswith("train/")
+
+    @property
+    def folder(self) -> str:
+        """The folder the task writes (its run folder or chapter data folder); it holds the task's manifest."""
+        return self.clean[0]
+
+    @property
+    def prerequisites(self) -> tuple[str, ...]:
+        """Every file the task reads: its inputs, then the executed notebooks of the tasks it runs after."""
+        build = Path(self.output).parents[1]  # a task's name is its output's path below build/<profile>/
+        return (*self.inputs, *(f"{build}/{dep}.ipynb" for dep in self.deps))
 
 
 def _code_inputs(root: Path) -> list[str]:
@@ -249,34 +266,122 @@ def write_params(plan: list[Task], root: str | Path | None = None) -> None:
             write_text(path, text)
 
 
-def stale_tasks(plan: list[Task], root: str | Path | None = None) -> set[str]:
-    """Names of the tasks Make would run.
+UP_TO_DATE = "up to date"
+# The states task_states finds from the manifests, which Make's mtimes do not see:
+# `makefile --invalidate` deletes those tasks' executed notebooks, so Make re-runs them.
+INVALID = ("damaged", "inputs changed")
+AFTER = "runs after a task that re-runs"
 
-    A task is stale when its output is missing, older than an input or a dependency's output,
-    or a dependency is stale.
+
+@dataclass(frozen=True)
+class TaskState:
+    """Whether a task is up to date and, if not, why: ``kind`` and the files (or task) concerned."""
+
+    kind: str  # see task_states
+    details: tuple[str, ...] = ()
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.kind == UP_TO_DATE
+
+    def __str__(self) -> str:
+        return self.kind + (": " + ", ".join(self.details) if self.details else "")
+
+
+def _hashes(plan: list[Task], root: Path) -> dict[str, str | None]:
+    """SHA-256 of every prerequisite of the plan, the parameter files as the plan writes them (nothing is written)."""
+    hashes = manifest.input_hashes([path for task in plan for path in task.prerequisites], root)
+    for task in plan:
+        hashes[task.params_file] = hashlib.sha256(_params_text(task).encode()).hexdigest()
+    return hashes
+
+
+def task_states(plan: list[Task], root: str | Path | None = None) -> dict[str, TaskState]:
+    """The state of every task of the plan (which lists dependencies first), reading files only.
+
+    A task is, in the order looked at: ``not built`` (no executed notebook, no manifest),
+    ``damaged`` (a file differs from its manifest, is missing or is not in it, or the manifest is),
+    ``inputs changed`` (an input's SHA-256 differs from the recorded one), ``runs after a task that
+    re-runs`` (one it runs after is not up to date), ``older than an input`` (Make's rule: an input or
+    a dependency's notebook is newer than its executed notebook), else ``up to date``.
     """
     root = study.repo_root(root)
-    by_name = {task.name: task for task in plan}
-    stale: set[str] = set()
-
-    def mtime(path: str) -> float:
-        return (root / path).stat().st_mtime
-
-    for task in plan:  # the plan lists dependencies first
+    hashes = _hashes(plan, root)
+    states: dict[str, TaskState] = {}
+    for task in plan:
         output = root / task.output
-        if not output.is_file():
-            stale.add(task.name)
+        if not output.is_file() and not (root / task.folder / manifest.MANIFEST).is_file():
+            states[task.name] = TaskState("not built")
             continue
+        problems = manifest.damage(task.folder, task.output, root)
+        if problems:
+            states[task.name] = TaskState("damaged", tuple(problems))
+            continue
+        changed = manifest.changed_inputs(task.folder, {path: hashes[path] for path in task.prerequisites}, root)
+        if changed:
+            states[task.name] = TaskState("inputs changed", tuple(changed))
+            continue
+        behind = [dep for dep in task.deps if not states[dep].up_to_date]
+        if behind:
+            states[task.name] = TaskState(AFTER, (behind[0],))
+            continue
+        newer = [
+            path
+            for path in task.prerequisites
+            if (root / path).is_file() and (root / path).stat().st_mtime > output.stat().st_mtime
+        ]
+        states[task.name] = TaskState("older than an input", (newer[0],)) if newer else TaskState(UP_TO_DATE)
+    return states
+
+
+def stale_tasks(plan: list[Task], root: str | Path | None = None) -> set[str]:
+    """Names of the tasks that are not up to date (:func:`task_states`): what both executors run.
+
+    Raises:
+        FileNotFoundError: an input of a task does not exist.
+    """
+    root = study.repo_root(root)
+    for task in plan:
         missing = [path for path in task.inputs if not (root / path).exists()]
         if missing:
             raise FileNotFoundError(f"{task.name}: input {missing[0]} does not exist")
-        if any(dep in stale for dep in task.deps):
-            stale.add(task.name)
-            continue
-        times = [*(mtime(path) for path in task.inputs), *(mtime(by_name[dep].output) for dep in task.deps)]
-        if max(times, default=0.0) > output.stat().st_mtime:
-            stale.add(task.name)
-    return stale
+    return {name for name, state in task_states(plan, root).items() if not state.up_to_date}
+
+
+def _why(name: str, state: TaskState, most: int = 3) -> list[str]:
+    """What a task that re-runs prints: each damaged file, else the first inputs that changed."""
+    if state.kind == "damaged":
+        return list(state.details)
+    more = f" and {len(state.details) - most} more" if len(state.details) > most else ""
+    return [f"{name}: {state.kind} ({', '.join(state.details[:most])}{more})"]
+
+
+def invalidate(plan: list[Task], root: str | Path | None = None) -> list[str]:
+    """Delete the executed notebook of every damaged task or task whose inputs changed, so Make re-runs it.
+
+    Prints ``"<file>: <problem>, re-running"`` for each (to standard error). Make's own rule
+    (missing or older notebooks) re-runs the rest, and what runs after them. Returns the tasks' names.
+    """
+    root = study.repo_root(root)
+    states = task_states(plan, root)
+    invalid = [task for task in plan if states[task.name].kind in INVALID]
+    for task in invalid:
+        for line in _why(task.name, states[task.name]):
+            print(f"{line}, re-running", file=sys.stderr)
+        (root / task.output).unlink(missing_ok=True)
+    return [task.name for task in invalid]
+
+
+def check_report(plan: list[Task], states: dict[str, TaskState], profile: str) -> str:
+    """``make check``: every task's state, one line each, and how many are up to date."""
+    width = max(len(task.name) for task in plan)
+    lines = [f"{task.name:{width}s}  {states[task.name]}" for task in plan]
+    behind = sum(not state.up_to_date for state in states.values())
+    lines.append(
+        f"{len(plan) - behind} of {len(plan)} tasks of profile {profile} up to date"
+        + (f"; `make runs PROFILE={profile}` re-runs the other {behind}" if behind else "")
+    )
+    return "\n".join(lines)
 
 
 def temp_output(task: Task) -> str:
@@ -319,8 +424,11 @@ def papermill_command(task: Task, python: str, root: str) -> list[str]:
 
 
 def makefile_text(plan: list[Task], profile: str) -> str:
-    """The plan as a Makefile: one rule per task, with the prerequisites :func:`stale_tasks` reads."""
-    by_name = {task.name: task for task in plan}
+    """The plan as a Makefile: one rule per task, with the prerequisites :func:`task_states` reads.
+
+    A rule deletes the task's outputs, executes the notebook into a temp file, moves it into place
+    and writes the manifest over its prerequisites (``$^``).
+    """
     lines = [
         f"# Generated by `python -m qrnn_core.pipeline makefile {profile}` from configs/{profile}/; do not edit.",
         "PY ?= .venv/bin/python",
@@ -334,10 +442,11 @@ def makefile_text(plan: list[Task], profile: str) -> str:
             for key, value in task_env(task, "make", cores="$$(nproc)").items()
         )
         lines += [
-            f"{task.output}: " + " ".join([*task.inputs, *(by_name[dep].output for dep in task.deps)]),
+            f"{task.output}: " + " ".join(task.prerequisites),
             f"\trm -rf {' '.join([task.output, *task.clean])} && mkdir -p {Path(task.output).parent}",
             f"\t{env} {shlex.join(papermill_command(task, '$(PY)', '$(CURDIR)'))}",
             f"\tmv {temp_output(task)} {task.output}",
+            f"\t$(PY) -m qrnn_core.manifest seal {task.folder} {task.output} $^",
             "",
         ]
     return "\n".join(lines)
@@ -358,6 +467,8 @@ def execute_task(
 ) -> str:
     """Run one task as its plan.mk rule does: delete its outputs, execute into a temp notebook, move it into place.
 
+    Last, the task's manifest is written (:func:`qrnn_core.manifest.seal`).
+
     ``executor``, ``scheduler`` and ``worker_host`` reach the run's provenance through
     environment variables. With ``capture`` the notebook's error is part of the raised
     :class:`TaskFailed` (a Dask worker's output is not the user's terminal). Returns the output path.
@@ -376,6 +487,7 @@ def execute_task(
         error = f"\n{done.stderr[-4000:]}" if capture else " (papermill's error is printed above)"
         raise TaskFailed(f"{task.notebook} failed ({task.name}; partial notebook: {root / temp_output(task)}){error}")
     os.replace(root / temp_output(task), output)
+    manifest.seal(task.folder, task.output, task.prerequisites, root)
     return task.output
 
 
@@ -410,7 +522,9 @@ def _on_worker(task: Task, root: str, scheduler: str) -> str:
 def run_dask(
     plan: list[Task], root: str | Path | None = None, *, scheduler: str | None = None, workers: int | None = None
 ) -> int:
-    """Run the plan's stale tasks on Dask in dependency order; return the exit status (0: all succeeded).
+    """Run the plan's tasks that are not up to date on Dask in dependency order; return the exit status (0: success).
+
+    The damaged ones and those whose inputs changed are reported first (:func:`invalidate`).
 
     ``scheduler`` (``tcp://host:port``) connects to a running scheduler whose workers share this
     repository's filesystem; without it a LocalCluster starts ``workers`` single-threaded worker
@@ -423,6 +537,7 @@ def run_dask(
     from tqdm.auto import tqdm
 
     root = study.repo_root(root)
+    invalidate(plan, root)
     stale = stale_tasks(plan, root)
     pending = {task.name: task for task in plan if task.name in stale}
     print(f"{len(plan) - len(pending)} of {len(plan)} tasks up to date, {len(pending)} to run", flush=True)
@@ -624,10 +739,16 @@ def plan_report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m qrnn_core.pipeline {makefile,dask,plan} PROFILE ...``."""
+    """``python -m qrnn_core.pipeline {makefile,dask,check,plan} PROFILE ...``."""
     parser = argparse.ArgumentParser(prog="python -m qrnn_core.pipeline", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     makefile = commands.add_parser("makefile", help="write the parameter files and build/PROFILE/plan.mk")
+    makefile.add_argument(
+        "--invalidate",
+        action="store_true",
+        help="delete the executed notebook of every damaged task or task whose inputs changed (Make re-runs it)",
+    )
+    check = commands.add_parser("check", help="report every task's state, running nothing (exit 1 if any is behind)")
     dask = commands.add_parser("dask", help="run the stale tasks on Dask")
     scheduler_help = "tcp://host:port (default: $DASK_SCHEDULER, else a LocalCluster)"
     dask.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER") or None, help=scheduler_help)
@@ -636,7 +757,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = commands.add_parser("plan", help="projected time of every run and of the profile on N workers")
     plan.add_argument("--workers", type=int, default=16)
     plan.add_argument("--bench", help="benchmark JSON (default: bench_results/bench.json or a runtime chapter's)")
-    for command in (makefile, dask, plan):
+    for command in (makefile, dask, check, plan):
         command.add_argument("profile", choices=study.PROFILES)
     args = parser.parse_args(argv)
     root = study.repo_root(Path.cwd())
@@ -648,12 +769,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.command == "check":
+        states = task_states(tasks, root)
+        print(check_report(tasks, states, args.profile))
+        return 0 if all(state.up_to_date for state in states.values()) else 1
     write_params(tasks, root)
     if args.command == "makefile":
         target = root / "build" / args.profile / "plan.mk"
         text = makefile_text(tasks, args.profile)
         if not target.is_file() or target.read_text() != text:
             write_text(target, text)
+        if args.invalidate:
+            invalidate(tasks, root)
         print(target.relative_to(root))
         return 0
     return run_dask(select(tasks, args.tasks), root, scheduler=args.scheduler, workers=args.workers)

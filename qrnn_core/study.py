@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import manifest
 from .files import copy_file
 from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .training import RESULT, RunRecord, load_run
@@ -271,15 +272,34 @@ def stage_book(profile: str, root: str | Path | None = None) -> Path:
     page title (their parameters stay visible). The tables' CSV files of each chapter
     (``build/<profile>/data/<chapter>/*.csv``) go to ``generated/_extra/data/<chapter>/``,
     which the book serves as ``data/<chapter>/`` (``html_extra_path``). Only
-    notebooks of configurations that exist now are copied, so nothing stale is staged.
+    notebooks of configurations that exist now are copied, so nothing stale is staged,
+    and nothing is staged unless every chapter's and run's files match their manifests
+    (``make runs`` re-runs a task whose inputs changed, before the book is staged).
+
+    Raises:
+        qrnn_core.manifest.Damaged: naming every file (or manifest) that is missing, changed or not listed.
     """
     root = repo_root(root)
     build = root / "build" / check_profile(profile)
     dest = root / "book" / "generated"
+    chapters, runs = chapter_names(profile, root), run_configs(profile, root)
+    sealed = [(f"data/{chapter}", f"chapters/{chapter}.ipynb") for chapter in chapters]
+    sealed += [(f"runs/{name}", f"train/{name}.ipynb") for name in runs]
+    problems = [
+        problem
+        for folder, notebook in sealed
+        for problem in manifest.damage(f"build/{profile}/{folder}", f"build/{profile}/{notebook}", root)
+    ]
+    if problems:
+        raise manifest.Damaged(
+            f"not staging the book of profile {profile}: "
+            + "; ".join(problems)
+            + f" (`make runs PROFILE={profile}` runs the damaged tasks again)"
+        )
     shutil.rmtree(dest, ignore_errors=True)
     (dest / "train").mkdir(parents=True)
     (dest / BOOK_EXTRA / "data").mkdir(parents=True)
-    for chapter in chapter_names(profile, root):
+    for chapter in chapters:
         for table in sorted((build / "data" / chapter).glob("*.csv")):
             copy_file(table, dest / BOOK_EXTRA / "data" / chapter / table.name)
         notebook = nbformat.read(build / "chapters" / f"{chapter}.ipynb", as_version=4)
@@ -288,7 +308,7 @@ def stage_book(profile: str, root: str | Path | None = None) -> Path:
             if "parameters" in tags or "injected-parameters" in tags:
                 cell.metadata["tags"] = [*tags, "remove-cell"]
         nbformat.write(notebook, dest / f"{chapter}.ipynb")
-    for name, params in run_configs(profile, root).items():
+    for name, params in runs.items():
         notebook = nbformat.read(build / "train" / f"{name}.ipynb", as_version=4)
         title = notebook.cells[0]
         title.source = title.source.replace("# Training run", f"# Training run: {params.get('run_label', name)}", 1)

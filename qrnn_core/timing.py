@@ -13,7 +13,13 @@ for each registered gradient method on each execution path:
 Where a full update would take long (``budget_s``), the time per sequence evaluation
 is measured on a sample and multiplied by the update's evaluations ("projected").
 The 2969-step validation pass is measured on the torch paths and projected from the
-20-step evaluations elsewhere. The result is a JSON-ready dict with provenance; the
+20-step evaluations elsewhere.
+
+Every Aer run here is capped at one OpenMP thread (:data:`qrnn_core.aer_simulator.THREAD_CAP`).
+:func:`torch_around_aer` checks that this keeps the torch simulator's speed: it times torch
+validation passes (at torch's default thread count) before and after the process's first
+Aer runs, and again around uncapped Aer runs at the very end, which also gives Aer's time
+per run with and without the cap. The result is a JSON-ready dict with provenance; the
 tables are in :mod:`qrnn_core.bench_report`, the plots in :mod:`qrnn_core.figures`.
 """
 
@@ -25,11 +31,10 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from qiskit_aer import AerSimulator
 
-from .aer_simulator import _step_frequencies
+from .aer_simulator import THREAD_CAP, _step_frequencies, new_simulator
 from .checks import check_choice, check_int, check_positive
-from .circuit import build_circuit, circuit_parameters
+from .circuit import angles_per_step, build_circuit, circuit_parameters
 from .estimators import input_angles, method_names, method_spec
 from .model import QRNN, QRNNConfig
 from .optimizers import LayerOptimizer
@@ -53,6 +58,7 @@ TARGETS = {
     "exact_over_spsa": ("torch exact-gradient update / torch SPSA update", "<=", 2.0),
     "validation_seconds": (f"torch {VALIDATION_STEPS}-step validation pass (s)", "<", 1.0),
 }
+AER_CHECK_TOLERANCE = 0.15  # torch validation after Aer runs / before: agreement within this relative difference
 
 
 class SeedStyleExecutor:
@@ -60,13 +66,14 @@ class SeedStyleExecutor:
 
     Each call binds every sequence's parameters into the measured circuit with
     ``assign_parameters`` and runs it on its own; nothing is batched. The time of each
-    run is kept in :attr:`times`.
+    run is kept in :attr:`times`. Aer runs on one OpenMP thread, like every Aer run of
+    this package, unless ``capped`` is False (see :func:`qrnn_core.aer_simulator.new_simulator`).
     """
 
-    def __init__(self, n_qubits: int, steps: int, shots: int = SHOTS, seed: int = 0):
+    def __init__(self, n_qubits: int, steps: int, shots: int = SHOTS, seed: int = 0, capped: bool = True):
         self.circuit = build_circuit(n_qubits, steps)
         self.parameters = circuit_parameters(self.circuit, steps, n_qubits)
-        self.simulator = AerSimulator()
+        self.simulator = new_simulator(capped)
         self.shots, self.seed, self.steps = shots, seed, steps
         self.outcomes = 2 ** (n_qubits // 2)
         self.times: list[float] = []
@@ -202,6 +209,75 @@ def time_validation(model: QRNN, steps: int, seed: int, repeats: int) -> list[fl
             if i:
                 times.append(time.perf_counter() - start)
     return times
+
+
+def time_aer_runs(n_qubits: int, steps: int, seed: int, runs: int, capped: bool) -> list[float]:
+    """Wall times of ``runs`` seed-style Aer runs (one ``steps``-step circuit, 1024 shots each) after one untimed.
+
+    ``capped``: Aer on one OpenMP thread (this package's setting) or on its default threads.
+    """
+    executor = SeedStyleExecutor(n_qubits, steps, SHOTS, seed, capped=capped)
+    generator = torch.Generator().manual_seed(seed)
+    angles = (2 * torch.rand(runs + 1, steps, angles_per_step(n_qubits), generator=generator) - 1) * torch.pi
+    executor(angles)
+    return executor.times[1:]
+
+
+def torch_around_aer(
+    capped: bool,
+    n_qubits: int,
+    steps: int,
+    validation_steps: int,
+    seed: int,
+    repeats: int,
+    aer_runs: int,
+    torch_threads: int,
+) -> dict:
+    """Torch validation passes before and after ``aer_runs`` Aer runs in this process, and the Aer runs' times.
+
+    The torch passes run on ``torch_threads`` threads (Aer's threads slow down a multi-threaded
+    torch, not a single-threaded one); ``capped`` selects Aer's thread setting as in
+    :func:`time_aer_runs`. Aer's threads stay for the rest of the process, so uncapped runs
+    belong at the end of a benchmark.
+    """
+    model = make_model("torch", "spsa", n_qubits, seed)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(torch_threads)
+    try:
+        before = time_validation(model, validation_steps, seed, repeats)
+        aer = time_aer_runs(n_qubits, steps, seed, aer_runs, capped)
+        after = time_validation(model, validation_steps, seed, repeats)
+    finally:
+        torch.set_num_threads(previous)
+    return {
+        "aer_capped": capped,
+        "torch_before": summarize(before),
+        "aer_run": summarize(aer),
+        "torch_after": summarize(after),
+        "load_average": load_average(),
+    }
+
+
+def aer_check(with_cap: dict, without_cap: dict, torch_threads: int) -> dict:
+    """The regression check of :func:`torch_around_aer`'s two runs, and what the cap costs Aer.
+
+    ``agree``: the torch validation pass after the (capped) Aer runs is within
+    :data:`AER_CHECK_TOLERANCE` of the one before them.
+    """
+
+    def ratio(run: dict) -> float:
+        return run["torch_after"]["median_s"] / run["torch_before"]["median_s"]
+
+    return {
+        "torch_threads": torch_threads,
+        "tolerance": AER_CHECK_TOLERANCE,
+        "torch_after_over_before": ratio(with_cap),
+        "agree": abs(ratio(with_cap) - 1) <= AER_CHECK_TOLERANCE,
+        "torch_after_over_before_without_cap": ratio(without_cap),
+        "aer_speedup_without_cap": with_cap["aer_run"]["median_s"] / without_cap["aer_run"]["median_s"],
+        "with_cap": with_cap,
+        "without_cap": without_cap,
+    }
 
 
 def count_evaluations(method: str, n_qubits: int, steps: int) -> int:
@@ -344,6 +420,7 @@ def run_benchmark(
     methods: tuple[str, ...] | None = None,
     sweep: dict | None = None,
     threads: int = 1,
+    aer_runs: int = 3,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Time one weight update per method and path; return the benchmark as a JSON-ready dict.
@@ -354,7 +431,9 @@ def run_benchmark(
     :func:`scaling_sweep` as keyword arguments (``None``: no sweep). ``threads`` sets
     torch's intra-op threads for the run (restored afterwards): the simulator's matrices
     are small, and one thread avoids OpenMP synchronisation, which costs most when other
-    processes share the cores.
+    processes share the cores. Before anything else and again at the end, :func:`torch_around_aer`
+    times ``repeats`` torch validation passes (at torch's default threads) around ``aer_runs``
+    Aer runs, with and without Aer's thread cap; :func:`aer_check` compares them.
     """
     check_int("repeats", repeats, 1)
     check_int("warmup", warmup, 0)
@@ -362,6 +441,7 @@ def run_benchmark(
     check_int("steps", steps, WASHOUT + 1)
     check_int("validation_steps", validation_steps, 1)
     check_int("threads", threads, 1)
+    check_int("aer_runs", aer_runs, 1)
     check_int("seed", seed, 0)
     check_positive("budget_s", budget_s)
     for path in paths:
@@ -385,6 +465,8 @@ def run_benchmark(
         "paths": list(paths),
         "methods": list(methods),
         "threads": threads,
+        "aer_runs": aer_runs,
+        "aer_thread_cap": dict(THREAD_CAP),
     }
     torch.manual_seed(seed)
     started = time.perf_counter()
@@ -393,6 +475,9 @@ def run_benchmark(
     try:
         cuda = "torch-cuda" in paths and torch.cuda.is_available()
         record = provenance(config, seed=seed, device="cuda" if cuda else "cpu")
+        around = (n_qubits, steps, validation_steps, seed, repeats, aer_runs, previous_threads)
+        log(f"torch validation before and after capped Aer runs ({previous_threads} torch threads)")
+        with_cap = torch_around_aer(True, *around)  # the first Aer runs of the benchmark
         records, validations = [], []
         for path in paths:
             log(f"path {path}")
@@ -402,6 +487,8 @@ def run_benchmark(
             records.extend(rows)
             validations.append(validation)
         sweep_result = None if sweep is None else scaling_sweep(seed=seed, methods=methods, log=log, **sweep)
+        log("torch validation before and after uncapped Aer runs")
+        without_cap = torch_around_aer(False, *around)  # last: uncapped Aer's threads stay in the process
     finally:
         torch.set_num_threads(previous_threads)
     attach_derived(records, validations)
@@ -411,6 +498,7 @@ def run_benchmark(
         "updates": records,
         "validation": validations,
         "targets": evaluate_targets(records, validations),
+        "aer_check": aer_check(with_cap, without_cap, previous_threads),
         "epoch_definition": f"{TRAIN_WINDOWS} weight updates (median) + one validation pass",
     }
     if sweep_result is not None:

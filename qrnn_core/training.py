@@ -17,6 +17,8 @@ import re
 import shutil
 import sys
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -741,20 +743,55 @@ def run_or_skip(config: TrainConfig, out_dir: str | Path, skip_unavailable: bool
     return result
 
 
+def _read_run_file(path: Path, read: Callable[[Path], object]) -> object:
+    """``read(path)``, with any sign of a damaged file turned into an error naming it."""
+    try:
+        return read(path)
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise ValueError(f"{path}: damaged or truncated ({type(error).__name__}: {error})") from error
+
+
+def _read_updates(path: Path) -> pd.DataFrame:
+    updates = pd.read_csv(path)
+    if list(updates.columns) != UPDATE_COLUMNS:
+        raise ValueError(f"columns {list(updates.columns)}, expected {UPDATE_COLUMNS}")
+    return updates
+
+
+def _read_predictions(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as stored:
+        return {key: stored[key] for key in stored.files}
+
+
 def load_run(out_dir: str | Path) -> RunRecord:
-    """Read a run folder; a folder without ``result.json`` is an incomplete run and an error."""
+    """Read a run folder; a folder without ``result.json`` is an incomplete run and an error.
+
+    A complete run holds ``updates.csv`` and ``predictions.npz`` too; a skipped one only ``result.json``.
+
+    Raises:
+        FileNotFoundError: ``result.json`` is missing, or a file of a run its result says is complete.
+        ValueError: a file is damaged or truncated (the message names it).
+    """
     out_dir = Path(out_dir)
     path = out_dir / RESULT
     if not path.is_file():
         raise FileNotFoundError(
             f"{out_dir} has no {RESULT}: the run is incomplete (interrupted or still running) or never ran"
         )
-    result = json.loads(path.read_text())
-    updates = pd.read_csv(out_dir / UPDATES) if (out_dir / UPDATES).is_file() else None
-    predictions = None
-    if (out_dir / PREDICTIONS).is_file():
-        with np.load(out_dir / PREDICTIONS) as stored:
-            predictions = {key: stored[key] for key in stored.files}
+    result = _read_run_file(path, lambda p: json.loads(p.read_text()))
+    if not isinstance(result, dict) or "status" not in result:
+        raise ValueError(f"{path}: damaged or truncated (no run status)")
+    if result["status"] == "complete":
+        for name in (UPDATES, PREDICTIONS):
+            if not (out_dir / name).is_file():
+                raise FileNotFoundError(
+                    f"{out_dir / name}: missing, though {RESULT} says the run is complete; "
+                    "the run folder is damaged: run it again (`make runs`)"
+                )
+    updates = _read_run_file(out_dir / UPDATES, _read_updates) if (out_dir / UPDATES).is_file() else None
+    predictions = (
+        _read_run_file(out_dir / PREDICTIONS, _read_predictions) if (out_dir / PREDICTIONS).is_file() else None
+    )
     return RunRecord(result, updates, predictions)
 
 

@@ -35,6 +35,7 @@ def quick_result(tmp_path_factory):
 @pytest.mark.slow
 def test_quick_benchmark_writes_the_expected_keys(quick_result):
     assert {"config", "provenance", "updates", "validation", "targets", "sweep", "wall_seconds"} <= set(quick_result)
+    assert isinstance(quick_result["aer_check"]["agree"], bool) and quick_result["config"]["aer_runs"] == 1
     device = quick_result["provenance"]["device"]
     assert device["cores"] >= 1 and device["torch_threads"] == 1 and quick_result["provenance"]["versions"]["torch"]
     assert quick_result["provenance"]["seed"] == 3 and quick_result["provenance"]["config"]["seed"] == 3
@@ -138,6 +139,30 @@ def test_seed_style_frequencies_follow_the_exact_distribution():
     exact = simulate(angles, "torch")
     assert len(executor.times) == 1 and torch.allclose(freq.sum(-1), torch.ones(1, 4, dtype=freq.dtype))
     assert torch.max(torch.abs(freq - exact)).item() < 0.05
+    assert executor.simulator.options.max_parallel_threads == 1  # Aer capped, as in qrnn_core.aer_simulator
+    assert timing.SeedStyleExecutor(4, 4, capped=False).simulator.options.max_parallel_threads != 1
+
+
+def _around_aer(before: float, after: float, aer: float) -> dict:
+    """A result of ``timing.torch_around_aer`` with these medians."""
+    return {
+        "torch_before": {"median_s": before},
+        "torch_after": {"median_s": after},
+        "aer_run": {"median_s": aer},
+        "load_average": [1.5, 1.0, 0.5],
+    }
+
+
+def test_aer_check_compares_torch_before_and_after_aer_runs():
+    check = timing.aer_check(_around_aer(0.5, 0.55, 0.2), _around_aer(0.5, 1.3, 0.1), torch_threads=2)
+    assert check["agree"] and check["torch_after_over_before"] == pytest.approx(1.1)
+    assert check["torch_after_over_before_without_cap"] == pytest.approx(2.6)
+    assert check["aer_speedup_without_cap"] == pytest.approx(2.0) and check["torch_threads"] == 2
+    assert not timing.aer_check(_around_aer(0.5, 0.6, 0.2), _around_aer(0.5, 0.5, 0.1), 2)["agree"]
+    table = bench_report.aer_check_table({"aer_check": check})
+    assert table["after / before"].tolist() == pytest.approx([1.1, 2.6])
+    assert table["load average (1 min)"].tolist() == [1.5, 1.5]
+    assert bench_report.aer_check_table({}) is None  # a benchmark written before the check
 
 
 @pytest.mark.parametrize(
@@ -149,6 +174,7 @@ def test_seed_style_frequencies_follow_the_exact_distribution():
         ({"methods": ("newton",)}, "newton"),
         ({"n_qubits": 5}, "n_qubits"),
         ({"threads": 0}, "threads"),
+        ({"aer_runs": 0}, "aer_runs"),
         ({"steps": 5}, "steps"),
     ],
 )

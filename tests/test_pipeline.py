@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import copy_tree
 
-from qrnn_core import pipeline, study
+from qrnn_core import manifest, pipeline, study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -272,28 +272,34 @@ def test_parameter_files_are_rewritten_only_when_their_content_changes(tmp_path)
     assert path.stat().st_mtime > 1 and yaml.safe_load(path.read_text())["seed"] == 6
 
 
-def test_stale_tasks_follow_makes_rule(tmp_path):
-    root = chapter_repo(tmp_path, CHAPTERS)
-    for path in [
-        "notebooks/train.ipynb",
-        "notebooks/accuracy.ipynb",
-        "notebooks/summary.ipynb",
-        "notebooks/runtime.ipynb",
-        "book/paper_reported.json",
-        "extra.json",
-    ]:
+def fake_build(root: Path) -> list[pipeline.Task]:
+    """Build ``chapter_repo(root, CHAPTERS)`` without running anything: every input, output and manifest.
+
+    Each task writes one file into its folder (a run's ``result.json``, a chapter's ``table.csv``) and
+    its notebook, is sealed as plan.mk's rule does, and its notebook is newer than every input.
+    """
+    for path in ["book/paper_reported.json", "extra.json"]:  # the notebooks are chapter_repo's
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text("{}")
     plan = pipeline.build_plan("smoke", root)
     pipeline.write_params(plan, root)
     assert pipeline.stale_tasks(plan, root) == {task.name for task in plan}, "nothing built yet"
     for i, task in enumerate(plan):  # outputs newer than every input, in dependency order
+        (root / task.folder).mkdir(parents=True, exist_ok=True)
+        (root / task.folder / ("result.json" if task.is_run else "table.csv")).write_text(f"{task.name}\n")
         (root / task.output).parent.mkdir(parents=True, exist_ok=True)
         (root / task.output).write_text("{}")
+        manifest.seal(task.folder, task.output, task.prerequisites, root)
         os.utime(root / task.output, (1e9 + i, 1e9 + i))
     for task in plan:
         for path in task.inputs:
             os.utime(root / path, (1e8, 1e8))
+    return plan
+
+
+def test_stale_tasks_follow_makes_rule(tmp_path):
+    root = chapter_repo(tmp_path, CHAPTERS)
+    plan = fake_build(root)
     assert pipeline.stale_tasks(plan, root) == set()
     os.utime(root / "extra.json", (2e9, 2e9))  # an extra input of one chapter: it and what runs after it
     assert pipeline.stale_tasks(plan, root) == {"chapters/summary", "chapters/runtime"}
@@ -319,6 +325,8 @@ def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
         assert rules[task.output] == [*task.inputs, *(by_name[dep].output for dep in task.deps)], task.name
     assert "OMP_NUM_THREADS=$$(nproc) QRNN_EXECUTOR=make" in text and "OMP_NUM_THREADS=1 QRNN_EXECUTOR=make" in text
     assert "mv build/smoke/train/.exact-cpu.tmp.ipynb build/smoke/train/exact-cpu.ipynb" in text
+    seal = "$(PY) -m qrnn_core.manifest seal build/smoke/runs/exact-cpu build/smoke/train/exact-cpu.ipynb $^"
+    assert f"\tmv build/smoke/train/.exact-cpu.tmp.ipynb build/smoke/train/exact-cpu.ipynb\n\t{seal}\n" in text
 
 
 def test_select_keeps_what_the_chosen_tasks_need(tmp_path):
@@ -422,12 +430,12 @@ def smoke_tree(tmp_path_factory, name: str) -> Path:
     return tree
 
 
-def command(tree: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """``make runs PROFILE=smoke ARGS`` in ``tree``; the shared venv counts as installed (``-o``: never reinstalled)."""
+def command(tree: Path, *args: str, target: str = "runs", timeout: int = 600) -> subprocess.CompletedProcess:
+    """``make TARGET PROFILE=smoke ARGS`` in ``tree``; the shared venv counts as installed (``-o``: not reinstalled)."""
     env = os.environ | {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
     env.pop("DASK_SCHEDULER", None)
     return subprocess.run(
-        ["make", "-o", ".venv/.installed", "runs", "PROFILE=smoke", *args],
+        ["make", "-o", ".venv/.installed", target, "PROFILE=smoke", *args],
         cwd=tree,
         env=env,
         capture_output=True,
@@ -437,11 +445,11 @@ def command(tree: Path, *args: str, timeout: int = 600) -> subprocess.CompletedP
 
 
 def outputs(tree: Path) -> dict[str, float]:
-    """Every executed notebook and run file of the tree, with its modification time."""
+    """Every executed notebook, run file and manifest of the tree, with its modification time."""
     return {
         str(p.relative_to(tree)): p.stat().st_mtime
         for p in (tree / "build" / "smoke").rglob("*")
-        if p.is_file() and "params" not in p.parts and p.name != "plan.mk"
+        if p.is_file() and "params" not in p.parts and p.name not in ("plan.mk", ".lock")
     }
 
 
@@ -504,6 +512,8 @@ def test_a_second_invocation_reruns_nothing(make_tree, dask_tree):
         done = command(tree, *args)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "papermill" not in done.stdout and outputs(tree) == before
+        states = pipeline.task_states(pipeline.build_plan("smoke", tree), tree)
+        assert all(state.up_to_date for state in states.values()), states
     assert "3 of 3 tasks up to date, 0 to run" in done.stdout
 
 

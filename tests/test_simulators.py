@@ -8,7 +8,7 @@ import torch
 from scipy import stats
 
 import qrnn_core
-from qrnn_core import angles_per_step, build_circuit, simulate
+from qrnn_core import aer_simulator, angles_per_step, build_circuit, simulate
 from qrnn_core.circuit import final_readout_rz_angles, readout_qubits
 
 
@@ -83,6 +83,15 @@ def test_torch_shots_are_seeded_frequencies():
 def test_aer_is_seeded():
     angles = random_angles(2, 4)
     assert torch.equal(simulate(angles, "aer", shots=256, seed=1), simulate(angles, "aer", shots=256, seed=1))
+
+
+def test_aer_runs_on_one_openmp_thread():
+    # Aer's OpenMP threads would slow a multi-threaded torch down for the rest of the process (issue 21).
+    simulator = aer_simulator._simulator("automatic", "CPU")  # the simulator aer_probabilities runs on
+    assert simulator.options.max_parallel_threads == 1
+    circuit = build_circuit(2, 2)
+    result = simulator.run(circuit.assign_parameters(np.zeros(circuit.num_parameters)), shots=64).result()
+    assert result.metadata["parallel_experiments"] == 1 and result.results[0].metadata["parallel_shots"] == 1
 
 
 @pytest.mark.parametrize("backend", ["torch", "aer-exact"])

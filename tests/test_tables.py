@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrnn_core import study, tables
+from qrnn_core import manifest, study, tables
 
 
 def cells(html: str) -> list[str]:
@@ -110,6 +110,12 @@ def test_stage_book_serves_chapter_csvs(tmp_path):
             nbformat.write(notebook, build / kind / f"{name}.ipynb")
     csv = study.chapter_data_dir("smoke", "accuracy", tmp_path) / "best.csv"
     csv.write_text("a\n1\n")
+    for folder, kind, names in (
+        ("data", "chapters", study.chapter_names("smoke", tmp_path)),
+        ("runs", "train", study.run_configs("smoke", tmp_path)),
+    ):
+        for name in names:  # as the pipeline seals each finished task
+            manifest.seal(f"build/smoke/{folder}/{name}", f"build/smoke/{kind}/{name}.ipynb", [], tmp_path)
     staged = study.stage_book("smoke", tmp_path)
     assert (staged / study.BOOK_EXTRA / "data" / "accuracy" / "best.csv").read_text() == "a\n1\n"
     assert "generated/" + study.BOOK_EXTRA in (study.REPO_ROOT / "book" / "_config.yml").read_text()
