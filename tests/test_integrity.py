@@ -205,7 +205,7 @@ def test_make_runs_repairs_the_damage_while_a_second_build_exits(built):
     truncate(built / RESULT)
     change_seed(built / CONFIG)
     (built / TABLE_CSV).write_text("garbage")
-    checked = command(built, target="check", timeout=120)
+    checked = command(built, target="check")
     assert checked.returncode != 0
     assert f"{RESULT}: checksum mismatch" in checked.stdout and f"{TABLE_CSV}: checksum mismatch" in checked.stdout
     with pytest.raises(manifest.Damaged, match=f"{TABLE_CSV}: checksum mismatch"):
