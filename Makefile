@@ -130,19 +130,9 @@ check: $(STAMP)
 plan: $(STAMP)
 	$(PY) -m qrnn_core.pipeline plan $(PROFILE) --workers $(or $(WORKERS),16)
 
-# MathJax served with the book (npm's `mathjax` package), so its formulas render offline.
-MATHJAX_VERSION := 3.2.2
-MATHJAX := book/_static/mathjax/tex-chtml.js
-$(MATHJAX):
-	tmp=$$(mktemp -d)
-	(cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) > /dev/null)
-	tar -xzf $$tmp/mathjax-$(MATHJAX_VERSION).tgz -C $$tmp
-	rm -rf book/_static/mathjax && mkdir -p book/_static/mathjax && cp -r $$tmp/package/es5/. book/_static/mathjax/
-	rm -rf $$tmp
-
 # The old book is removed before anything runs: a failed build leaves no book rather than a stale one.
 # stage_book refuses a chapter or run whose files do not match its manifest.
-book: $(MATHJAX)
+book:
 	. tools/build_lock.sh build/.book.lock "the book"
 	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
 	rm -rf book/_build book/generated

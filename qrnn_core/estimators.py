@@ -376,6 +376,9 @@ def method_label(name: str) -> str:
 
 
 register(MethodSpec("spsa", "SPSA", SPSA.from_options, True, _spsa_evaluations, ("epsilon", "spsa_samples")))
+register(MethodSpec("fdsa", "FDSA", FDSA.from_options, False, lambda o, n, t: 2 * n + 1, ("epsilon",)))
+register(MethodSpec("param-shift", "parameter-shift", ParameterShift.from_options, False, _param_shift_evaluations))
+register(MethodSpec("exact", "exact gradient", None, False, 1))
 register(
     MethodSpec(
         "spsa-fixed",
@@ -386,6 +389,3 @@ register(
         ("epsilon", "spsa_samples"),
     )
 )
-register(MethodSpec("fdsa", "FDSA", FDSA.from_options, False, lambda o, n, t: 2 * n + 1, ("epsilon",)))
-register(MethodSpec("param-shift", "parameter-shift", ParameterShift.from_options, False, _param_shift_evaluations))
-register(MethodSpec("exact", "exact gradient", None, False, 1))
