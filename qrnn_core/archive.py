@@ -27,6 +27,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ import torch
 
 from . import study
 from .files import atomic_write, write_json
+from .provenance import cpu_model
 from .training import (
     CHECKPOINT_BEST,
     CHECKPOINT_LAST,
@@ -132,12 +134,15 @@ def produce(profile: str, names: list[str] | None = None, root: str | Path | Non
             last = run_dir / CHECKPOINT_LAST
             resume = last if last.is_file() else None
             print(f"{name}: {'resuming' if resume else 'starting'}", flush=True)
-            log = lambda text, n=name: print(f"{n}: {text}", flush=True)  # noqa: E731
-            train(config, run_dir, resume=resume, progress=False, overwrite=True, log=log)
+            train(config, run_dir, resume=resume, progress=False, overwrite=True, log=partial(_log, name))
             _seal(run_dir)
         made.append(name)
         print(f"{name}: archived", flush=True)
     return made
+
+
+def _log(name: str, text: str) -> None:
+    print(f"{name}: {text}", flush=True)
 
 
 @contextmanager
@@ -183,8 +188,6 @@ class Verification:
 
 def _tolerance(result: dict) -> float:
     """0 where the run was made on this kind of machine with this torch; :data:`FOREIGN_TOLERANCE` elsewhere."""
-    from .provenance import cpu_model
-
     made = result["provenance"]
     same = made["device"]["cpu"] == cpu_model() and made["versions"]["torch"] == torch.__version__
     return 0.0 if same else FOREIGN_TOLERANCE
