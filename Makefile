@@ -17,12 +17,13 @@ LOCK := requirements.lock
 LOCK_TOOLS := .lock-tools
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: setup lock test test-fast chromium lab bench book runs check plan verify clean distclean help
+.PHONY: setup lock test lint test-fast chromium lab bench book runs check plan verify clean distclean help
 
 help:
 	@echo "make setup   create .venv and install the package with its dependencies"
 	@echo "make lock    re-resolve pyproject.toml into $(LOCK) and environment.yml (after changing dependencies)"
 	@echo "make test    run the test suite (installs first)"
+	@echo "make lint    the tool checks alone (ruff lint and format); make test runs them first"
 	@echo "make test-fast  the tests without the slow end-to-end and browser ones"
 	@echo "make lab     open notebooks/ in JupyterLab with the project's kernel"
 	@echo "make book    run the study (PROFILE=smoke|quick|paper, default quick) and build the book"
@@ -55,8 +56,15 @@ lock:
 		--extra study --extra dev --unsafe-package torch --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 	$(PYTHON) tools/environment_from_lock.py $(LOCK) environment.yml
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The tool checks, a step of their own: lint and format (ruff) on both packages, the tests, the tools
+# and the notebooks.
+LINTED := qrnn_core qrnn_study tests tools notebooks
+lint: $(STAMP)
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 
 # The browser test (tests/test_browser.py) drives the system Chromium; it is installed here when
 # missing and we are root (apt-get); otherwise this prints what to do, and the test fails saying so.
@@ -79,7 +87,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- the study (docs/CONTRIBUTING.md, "The study pipeline")
-# qrnn_core/pipeline.py builds the plan of PROFILE from configs/PROFILE/ (training runs, sweeps expanded,
+# qrnn_study/pipeline.py builds the plan of PROFILE from configs/PROFILE/ (training runs, sweeps expanded,
 # then chapters, the exclusive runtime chapter last): one papermill execution per task. Both executors
 # read that one plan: EXECUTOR=make runs build/PROFILE/plan.mk (generated from it) with make -j$(JOBS);
 # EXECUTOR=dask submits the same tasks to Dask (DASK_SCHEDULER=tcp://host:port, else a LocalCluster
@@ -109,14 +117,14 @@ endif
 # the holder's pid (tools/build_lock.sh).
 # A notebook is executed into a hidden temp file and moved into place only on success; its run
 # folder (or chapter data folder) is deleted first, so a failed or interrupted run leaves nothing
-# behind that looks current, and its manifest.json is written last (qrnn_core.pipeline.execute_task,
+# behind that looks current, and its manifest.json is written last (qrnn_study.pipeline.execute_task,
 # the same for both executors). First, every task whose files do not match its manifest, or whose
 # inputs changed, loses its executed notebook (printing why), so the executor re-runs it.
 runs: $(STAMP)
 	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
-	$(PY) -m qrnn_core.pipeline makefile $(PROFILE) --invalidate > /dev/null
+	$(PY) -m qrnn_study.pipeline makefile $(PROFILE) --invalidate > /dev/null
 ifeq ($(EXECUTOR),dask)
-	$(PY) -m qrnn_core.pipeline dask $(PROFILE) $(if $(DASK_SCHEDULER),--scheduler $(DASK_SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
+	$(PY) -m qrnn_study.pipeline dask $(PROFILE) $(if $(DASK_SCHEDULER),--scheduler $(DASK_SCHEDULER)) $(if $(WORKERS),--workers $(WORKERS))
 else
 	$(MAKE) --no-print-directory -f $(BUILD)/plan.mk PY=$(PY) all
 endif
@@ -124,11 +132,11 @@ endif
 # The state of every task of PROFILE (up to date, not built, damaged: which file, inputs changed: which), from the
 # manifests and Make's rule, running nothing; exit status 1 unless every task is up to date.
 check: $(STAMP)
-	$(PY) -m qrnn_core.pipeline check $(PROFILE)
+	$(PY) -m qrnn_study.pipeline check $(PROFILE)
 
 # Every run of PROFILE with its projected time from this machine's benchmark, and the wall time on WORKERS workers.
 plan: $(STAMP)
-	$(PY) -m qrnn_core.pipeline plan $(PROFILE) --workers $(or $(WORKERS),16)
+	$(PY) -m qrnn_study.pipeline plan $(PROFILE) --workers $(or $(WORKERS),16)
 
 # The old book is removed before anything runs: a failed build leaves no book rather than a stale one.
 # stage_book refuses a chapter or run whose files do not match its manifest.
@@ -137,18 +145,18 @@ book:
 	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
 	rm -rf book/_build book/generated
 	$(MAKE) --no-print-directory -j$(JOBS) runs
-	$(PY) -c 'import sys; from qrnn_core.study import stage_book; stage_book(sys.argv[1], ".")' $(PROFILE)
+	$(PY) -c 'import sys; from qrnn_study.study import stage_book; stage_book(sys.argv[1], ".")' $(PROFILE)
 	$(VENV)/bin/jupyter-book build book $(BOOK_FLAGS)
 	echo "book ($(PROFILE)): $(CURDIR)/book/_build/html/index.html"
 
 bench: $(STAMP)
-	$(PY) -m qrnn_core bench $(BENCH_ARGS)
+	$(PY) -m qrnn_study bench $(BENCH_ARGS)
 
 # Every finished run of results/PROFILE/: restore the checkpoint at the start of a random epoch, replay its first
 # VERIFY_UPDATES updates against updates.csv.gz and recompute that epoch's validation (cached per code version).
 VERIFY_UPDATES ?= 20
 verify: $(STAMP)
-	$(PY) -m qrnn_core.archive verify $(PROFILE) --updates $(VERIFY_UPDATES)
+	$(PY) -m qrnn_study.archive verify $(PROFILE) --updates $(VERIFY_UPDATES)
 
 clean:
 	rm -rf build book/_build book/generated

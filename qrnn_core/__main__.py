@@ -1,21 +1,13 @@
-"""Command line: ``python -m qrnn_core {train,bench} --help``."""
+"""Command line: ``python -m qrnn_core train --help``."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-COMMANDS = {"train": "qrnn_core.training", "bench": "qrnn_core.bench"}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Dispatch to a sub-command's ``main(argv)``."""
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: python -m qrnn_core {" + ",".join(COMMANDS) + "} [options]  (each takes --help)")
-        return 0 if not argv or argv[0] in ("-h", "--help") else 2
-    return importlib.import_module(COMMANDS[argv[0]]).main(argv[1:])
-
+from .training import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if len(sys.argv) < 2 or sys.argv[1] != "train":
+        print("usage: python -m qrnn_core train [options]  (--help for the options)")
+        sys.exit(0 if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help") else 2)
+    sys.exit(main(sys.argv[2:]))

@@ -106,7 +106,7 @@ def provenance(config: dict, *, seed: int | None = None, device: str = "cpu", ro
     }
 
 
-# Set by qrnn_core.pipeline's executors for the notebooks they run (empty or unset: run by hand).
+# Set by qrnn_study.pipeline's executors for the notebooks they run (empty or unset: run by hand).
 EXECUTION_ENV = {"executor": "QRNN_EXECUTOR", "scheduler": "QRNN_SCHEDULER", "worker_host": "QRNN_WORKER_HOST"}
 
 

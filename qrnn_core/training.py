@@ -347,7 +347,7 @@ def update_step(
 ) -> torch.Tensor:
     """One weight update (gains, forward, loss after ``washout``, backward, step); returns the loss.
 
-    The trainer and the runtime benchmark (``qrnn_core.timing``) both update through it.
+    The trainer and the runtime benchmark (``qrnn_study.timing``) both update through it.
     """
     optimizer.begin_update()
     pred = model(inputs)

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from qrnn_core import analysis, study, training
+from qrnn_core import training
 from qrnn_core.model import QRNN, QRNNConfig
 from qrnn_core.training import RunRecord
+from qrnn_study import analysis, study
 
 
 def test_cosine_and_relative_error_known_answers():
@@ -255,7 +256,7 @@ def test_chapter_figures_draw_every_variant_and_run():
     import matplotlib
 
     matplotlib.use("Agg")
-    from qrnn_core import figures
+    from qrnn_study import figures
 
     frame = pd.concat(
         [_history("S", "spsa", [[0.3, 0.1, 0.2], [0.3, 0.2, 0.1]]), _history("E", "exact", [[0.3, 0.2, 0.1]])]

@@ -10,8 +10,9 @@ import sys
 import pytest
 import torch
 
-from qrnn_core import archive, estimators
+from qrnn_core import estimators
 from qrnn_core.training import TrainConfig, train
+from qrnn_study import archive
 
 
 def test_fixed_spsa_keeps_its_directions_between_updates() -> None:
@@ -100,7 +101,7 @@ def test_make_runs_stages_verified_archived_runs_and_retrains_a_damaged_one(tmp_
 
     tree = smoke_tree(tmp_path_factory, "archive")
     env = os.environ | {"PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
-    produce = [sys.executable, "-m", "qrnn_core.archive", "produce", "smoke", "spsa-cpu", "exact-cpu"]
+    produce = [sys.executable, "-m", "qrnn_study.archive", "produce", "smoke", "spsa-cpu", "exact-cpu"]
     subprocess.run(produce, cwd=tree, env=env, check=True, capture_output=True, timeout=600)
     damaged = tree / "results" / "smoke" / "exact-cpu" / "result.json"
     result = json.loads(damaged.read_text())

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrnn_core.baselines import (
+from qrnn_core.data import LorenzConfig, load_lorenz
+from qrnn_study.baselines import (
     BEST,
     MATCHED,
     BaselineConfig,
@@ -27,7 +28,6 @@ from qrnn_core.baselines import (
     train_gru,
     verdict,
 )
-from qrnn_core.data import LorenzConfig, load_lorenz
 
 TINY = BaselineConfig(
     windows=(2, 4),
@@ -96,7 +96,7 @@ def test_select_separates_the_parameter_matched_and_the_best_choice():
 
 
 def test_parameter_counts_match_the_models():
-    from qrnn_core.baselines import GRURegressor
+    from qrnn_study.baselines import GRURegressor
 
     assert gru_parameters(5) == GRURegressor(5).n_parameters == 132
     assert mlp_parameters(16, 7) == 16 * 7 + 7 + 7 * 2 + 2

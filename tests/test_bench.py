@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from qrnn_core import bench, bench_report, figures, simulate, timing
-from qrnn_core.__main__ import main as cli
+from qrnn_core import simulate
 from qrnn_core.estimators import method_names
 from qrnn_core.protocol import VALIDATION_STEPS
-from qrnn_core.study import paper_reported
+from qrnn_study import bench, bench_report, figures, timing
+from qrnn_study.study import paper_reported
 
 matplotlib.use("Agg")
 
@@ -24,11 +24,11 @@ EXPECTED_EVALUATIONS = {"spsa": 5, "spsa-fixed": 5, "fdsa": 221, "param-shift": 
 PAPER = paper_reported()
 
 
-# The end-to-end run (`python -m qrnn_core bench --quick`, about a minute): the tests that read it are slow.
+# The end-to-end run (`python -m qrnn_study bench --quick`, about a minute): the tests that read it are slow.
 @pytest.fixture(scope="module")
 def quick_result(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    assert cli(["bench", "--quick", "--out", str(out), "--seed", "3"]) == 0
+    assert bench.main(["--quick", "--out", str(out), "--seed", "3"]) == 0
     return json.loads(out.read_text())
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import make
 
-from qrnn_core import study
+from qrnn_study import study
 
 pytestmark = pytest.mark.slow
 

@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from qrnn_core import figures
 from qrnn_core.estimators import method_names
-from qrnn_core.study import StudyRun
 from qrnn_core.training import RunRecord
+from qrnn_study import figures
+from qrnn_study.study import StudyRun
 
 
 def test_every_method_has_its_own_colour():

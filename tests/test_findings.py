@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qrnn_core import findings, study
 from qrnn_core.files import write_csv
+from qrnn_study import findings, study
 
 
 def _baselines(qrnn_rmse: float) -> pd.DataFrame:

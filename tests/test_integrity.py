@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from test_pipeline import CHAPTERS, ROOT, chapter_notebook, chapter_repo, command, fake_build, smoke_tree
 
-from qrnn_core import manifest, pipeline, study
 from qrnn_core.training import load_run
+from qrnn_study import manifest, pipeline, study
 
 # ---------------------------------------------------------------- manifests (no notebook runs)
 

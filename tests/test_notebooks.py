@@ -11,8 +11,8 @@ import nbformat
 import pytest
 import yaml
 
-from qrnn_core import study
 from qrnn_core.training import TrainConfig
+from qrnn_study import study
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -17,7 +17,7 @@ import torch
 import yaml
 from conftest import copy_tree
 
-from qrnn_core import manifest, pipeline, study
+from qrnn_study import manifest, pipeline, study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,7 +250,7 @@ def test_bad_configs_are_refused_when_the_plan_is_built(tmp_path, runs, chapters
         pipeline.build_plan("smoke", root)
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "-m", "qrnn_core.pipeline", "makefile", "smoke"],
+        [str(ROOT / ".venv/bin/python"), "-m", "qrnn_study.pipeline", "makefile", "smoke"],
         cwd=root,
         env=env,
         capture_output=True,
@@ -326,7 +326,7 @@ def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
         assert rules[task.output] == [*task.inputs, *(by_name[dep].output for dep in task.deps)], task.name
     assert "OMP_NUM_THREADS=$$(nproc) QRNN_EXECUTOR=make" in text and "OMP_NUM_THREADS=1 QRNN_EXECUTOR=make" in text
     assert "mv build/smoke/train/.exact-cpu.tmp.ipynb build/smoke/train/exact-cpu.ipynb" in text
-    seal = "$(PY) -m qrnn_core.manifest seal build/smoke/runs/exact-cpu build/smoke/train/exact-cpu.ipynb $^"
+    seal = "$(PY) -m qrnn_study.manifest seal build/smoke/runs/exact-cpu build/smoke/train/exact-cpu.ipynb $^"
     assert f"\tmv build/smoke/train/.exact-cpu.tmp.ipynb build/smoke/train/exact-cpu.ipynb\n\t{seal}\n" in text
 
 

@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from qrnn_core import study, summary
+from qrnn_study import study, summary
 
 
 def benchmark(speedups: dict[str, float | None]) -> dict:
@@ -73,7 +73,7 @@ def test_chapter_figure_is_read_from_the_executed_chapter(tmp_path):
 
 
 def test_front_page_runs_after_the_chapters_it_reads():
-    from qrnn_core import pipeline
+    from qrnn_study import pipeline
 
     plan = {task.name: task for task in pipeline.build_plan("smoke", study.REPO_ROOT)}
     front = plan["chapters/summary"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrnn_core import manifest, study, tables
+from qrnn_study import manifest, study, tables
 
 
 def cells(html: str) -> list[str]:

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from qrnn_core import estimators, figures, study, training
+from qrnn_core import estimators, training
 from qrnn_core.estimators import SPSA, MethodSpec, register
 from qrnn_core.model import QRNN, QRNNConfig
 from qrnn_core.optimizers import GainSchedule, LayerOptimizer
 from qrnn_core.provenance import PACKAGES
 from qrnn_core.training import TrainConfig, build_parser, load_run, main, run_or_skip, train
+from qrnn_study import figures, study
 
 SMALL = {"n_qubits": 4, "n_train": 6, "val_length": 30}
 

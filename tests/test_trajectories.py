@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrnn_core import figures, study, trajectories
-from qrnn_core.study import StudyRun
 from qrnn_core.training import RunRecord
+from qrnn_study import figures, study, trajectories
+from qrnn_study.study import StudyRun
 
 BASE = {
     "method": "spsa",

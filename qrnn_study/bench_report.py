@@ -1,8 +1,8 @@
-"""Runtime benchmark, the reporting half: the tables of a benchmark result (see :mod:`qrnn_core.timing`).
+"""Runtime benchmark, the reporting half: the tables of a benchmark result (see :mod:`qrnn_study.timing`).
 
-Every function takes the JSON-ready dict :func:`qrnn_core.timing.run_benchmark` returns
+Every function takes the JSON-ready dict :func:`qrnn_study.timing.run_benchmark` returns
 (or :func:`load_benchmark` reads) and builds a data frame or text; plots are in
-:mod:`qrnn_core.figures`.
+:mod:`qrnn_study.figures`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 
 
 def load_benchmark(path: str | Path) -> dict:
-    """Read a benchmark JSON written by ``python -m qrnn_core bench``."""
+    """Read a benchmark JSON written by ``python -m qrnn_study bench``."""
     return json.loads(Path(path).read_text())
 
 

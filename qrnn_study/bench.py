@@ -1,7 +1,7 @@
-"""``python -m qrnn_core bench``: time one weight update per gradient method and execution path.
+"""``python -m qrnn_study bench``: time one weight update per gradient method and execution path.
 
-The timing is :mod:`qrnn_core.timing`, the tables :mod:`qrnn_core.bench_report`, the
-plots :mod:`qrnn_core.figures`; this module runs them and writes the JSON.
+The timing is :mod:`qrnn_study.timing`, the tables :mod:`qrnn_study.bench_report`, the
+plots :mod:`qrnn_study.figures`; this module runs them and writes the JSON.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from qrnn_core.files import write_json
+
 from .bench_report import format_report, load_benchmark
-from .files import write_json
 from .timing import run_benchmark
 
 DEFAULT_OUT = "bench_results/bench.json"
@@ -43,7 +44,7 @@ def load_or_run(path: str | Path, quick: bool = False, log: Callable[[str], None
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the tables, write the JSON."""
-    parser = argparse.ArgumentParser(prog="python -m qrnn_core bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m qrnn_study bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"JSON output path (default {DEFAULT_OUT})")
     parser.add_argument("--repeats", type=int, default=3, help="timed updates per method and path (default 3)")
     parser.add_argument(
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    result["config"]["command"] = ["python", "-m", "qrnn_core", "bench", *(sys.argv[2:] if argv is None else argv)]
+    result["config"]["command"] = ["python", "-m", "qrnn_study", "bench", *(sys.argv[2:] if argv is None else argv)]
     print(format_report(result))
     print(f"\nwrote {write_json(args.out, result)} ({result['wall_seconds']:.0f} s)")
     return 0

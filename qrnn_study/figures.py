@@ -16,10 +16,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from qrnn_core.circuit import build_circuit
+from qrnn_core.data import LorenzData
+from qrnn_core.estimators import method_label
+
 from .bench_report import sweep_table
-from .circuit import build_circuit
-from .data import LorenzData
-from .estimators import method_label
 from .study import StudyRun, reported_validation
 
 RMSE_AXIS = "RMSE (scaled units)"
@@ -228,7 +229,7 @@ def data_figure(data: LorenzData) -> Figure:
     return fig
 
 
-# ---------------------------------------------------------------- runtime benchmark (qrnn_core.timing)
+# ---------------------------------------------------------------- runtime benchmark (qrnn_study.timing)
 
 
 def plot_update_times(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
@@ -290,7 +291,7 @@ def seed_figure(frame: pd.DataFrame) -> Figure:
     """Left: validation mean RMSE per epoch, every seed (thin) and the mean over seeds (thick), one colour per
     method, dashed for exact distributions of a shot-based method. Right: how many seeds have their best epoch where.
 
-    ``frame``: :func:`qrnn_core.analysis.seed_table`.
+    ``frame``: :func:`qrnn_study.analysis.seed_table`.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
     variants = list(dict.fromkeys(frame["variant"]))
@@ -331,7 +332,7 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
     """Validation mean RMSE after each epoch against cumulative sequence evaluations (left) and shots consumed
     (right, shot-based runs only), one line per run, one colour per method; runs of a sweep thinner.
 
-    ``table``: :func:`qrnn_core.analysis.cost_accuracy`.
+    ``table``: :func:`qrnn_study.analysis.cost_accuracy`.
     """
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), layout="constrained")
     trained = table[table["epoch"] > 0]

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .checks import check_int
-from .files import write_csv
+from qrnn_core.checks import check_int
+from qrnn_core.files import write_csv
+
 from .study import chapter_data_dir
 
 MISSING = "—"

@@ -35,10 +35,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .checks import check_int, check_number, check_positive
-from .data import LorenzData
-from .model import QRNN
-from .training import TrainConfig
+from qrnn_core.checks import check_int, check_number, check_positive
+from qrnn_core.data import LorenzData
+from qrnn_core.model import QRNN
+from qrnn_core.training import TrainConfig
 
 QRNN_PARAMETERS = 144  # the QRNN's trained parameters: 110 input layer + 34 output layer
 FAMILIES = ("mean", "linear", "mlp", "gru", "esn")

@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from qrnn_core.files import copy_file
+from qrnn_core.protocol import TRAIN_WINDOWS, VALIDATION_STEPS
+from qrnn_core.training import RESULT, RunRecord, load_run
+
 from . import manifest
-from .files import copy_file
-from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
-from .training import RESULT, RunRecord, load_run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("smoke", "quick", "paper")
@@ -277,7 +278,7 @@ def stage_book(profile: str, root: str | Path | None = None) -> Path:
     (``make runs`` re-runs a task whose inputs changed, before the book is staged).
 
     Raises:
-        qrnn_core.manifest.Damaged: naming every file (or manifest) that is missing, changed or not listed.
+        qrnn_study.manifest.Damaged: naming every file (or manifest) that is missing, changed or not listed.
     """
     root = repo_root(root)
     build = root / "build" / check_profile(profile)

@@ -21,16 +21,17 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .checks import check_int, check_number
-from .circuit import angles_per_step, final_readout_rz_angles, step_gates
-from .data import load_lorenz
-from .estimators import EstimatorOptions, GradientEstimator, ParameterShift, input_angles, method_spec
-from .model import QRNN
-from .protocol import VALIDATION_STEPS
-from .simulate import check_shots, sample_frequencies, simulate
+from qrnn_core.checks import check_int, check_number
+from qrnn_core.circuit import angles_per_step, final_readout_rz_angles, step_gates
+from qrnn_core.data import load_lorenz
+from qrnn_core.estimators import EstimatorOptions, GradientEstimator, ParameterShift, input_angles, method_spec
+from qrnn_core.model import QRNN
+from qrnn_core.protocol import VALIDATION_STEPS
+from qrnn_core.simulate import check_shots, sample_frequencies, simulate
+from qrnn_core.training import CHECKPOINT_LAST, TrainConfig, masked_mse, provenance, train
+
 from .study import StudyRun
 from .study import machine as study_machine
-from .training import CHECKPOINT_LAST, TrainConfig, masked_mse, provenance, train
 
 
 def machine_text() -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
+from qrnn_core.estimators import method_label
+
 from . import bench_report, study
-from .estimators import method_label
 from .tables import format_number
 
 # The chapters the front page reads (configs/<profile>/summary.yaml declares them as depends_on).

@@ -1,6 +1,6 @@
 """Manifests of the study's outputs: what a finished task wrote, so nothing damaged or stale is ever shown.
 
-Every task of the pipeline (qrnn_core.pipeline) writes one folder (a run folder
+Every task of the pipeline (qrnn_study.pipeline) writes one folder (a run folder
 ``build/<profile>/runs/<run>/`` or a chapter's data folder ``build/<profile>/data/<chapter>/``)
 and one executed notebook. When the task succeeds, :func:`seal` writes ``manifest.json`` into the
 folder, last and atomically: the SHA-256 and size of every file of the folder and of the notebook,
@@ -8,7 +8,7 @@ and the SHA-256 of every input the task read (its parameter file, notebook, data
 sources, the executed notebooks of the tasks it runs after), with a fingerprint over them.
 :func:`damage` and :func:`changed_inputs` compare the files with it.
 
-``python -m qrnn_core.manifest seal FOLDER NOTEBOOK INPUT...`` is what each rule of plan.mk runs after
+``python -m qrnn_study.manifest seal FOLDER NOTEBOOK INPUT...`` is what each rule of plan.mk runs after
 its notebook is moved into place (this module imports nothing heavy of its own, so it adds little to a task).
 """
 
@@ -20,8 +20,8 @@ import json
 import sys
 from pathlib import Path
 
-from .data import file_sha256
-from .files import write_json
+from qrnn_core.data import file_sha256
+from qrnn_core.files import write_json
 
 MANIFEST = "manifest.json"
 
@@ -132,8 +132,8 @@ def verify(folder: str | Path, output: str | Path, root: str | Path = ".") -> No
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m qrnn_core.manifest seal FOLDER NOTEBOOK INPUT...`` (paths relative to the working directory)."""
-    parser = argparse.ArgumentParser(prog="python -m qrnn_core.manifest", description=__doc__.split("\n\n")[0])
+    """``python -m qrnn_study.manifest seal FOLDER NOTEBOOK INPUT...`` (paths relative to the working directory)."""
+    parser = argparse.ArgumentParser(prog="python -m qrnn_study.manifest", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     sealing = commands.add_parser("seal", help="write FOLDER/manifest.json for a finished task")
     sealing.add_argument("folder", help="the task's run or chapter data folder")

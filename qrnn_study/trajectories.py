@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from qrnn_core.data import DEFAULT_DATA_SEED, LorenzConfig, load_lorenz
+
 from .analysis import seed_table
 from .baselines import BaselineConfig, run_baselines
-from .data import DEFAULT_DATA_SEED, LorenzConfig, load_lorenz
 from .study import StudyRun, chapter_data_dir
 
 SWEEP = "trajectories"

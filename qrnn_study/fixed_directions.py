@@ -18,9 +18,10 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from qrnn_core.training import epoch_checkpoint
+
 from .analysis import SEED_FREE_KEYS
 from .study import StudyRun, reported_validation
-from .training import epoch_checkpoint
 
 METHODS = {"spsa": "SPSA (fresh directions every update)", "spsa-fixed": "SPSA, fixed directions (as the paper ran it)"}
 PAPER_ROW = "the paper's SPSA (reported by the paper)"
@@ -32,7 +33,7 @@ GROUP_NAMES = ("(+,+)", "(+,-)", "(-,+)", "(-,-)")
 def variant_runs(runs: list[StudyRun], method: str) -> list[StudyRun]:
     """The profile's main CPU run of ``method`` (1024 shots) and every complete run trained like it but for the seed.
 
-    Runs that differ only in :data:`qrnn_core.analysis.SEED_FREE_KEYS` (seed, epochs, cache folder) count as
+    Runs that differ only in :data:`qrnn_study.analysis.SEED_FREE_KEYS` (seed, epochs, cache folder) count as
     seeds of one variant, as in the shots-and-seeds chapter.
     """
     mains = [

@@ -11,8 +11,8 @@ and compares each loss with the stored one, then recomputes that epoch's validat
 from the state stored at its end. Results are cached per code version and per content of
 the run's files (``build/<profile>/verify/<run>.json``).
 
-``python -m qrnn_core.archive produce PROFILE [RUN ...]`` makes (or resumes) runs;
-``python -m qrnn_core.archive verify PROFILE`` verifies every archived run (``make verify``).
+``python -m qrnn_study.archive produce PROFILE [RUN ...]`` makes (or resumes) runs;
+``python -m qrnn_study.archive verify PROFILE`` verifies every archived run (``make verify``).
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import study
-from .files import atomic_write, write_json
-from .provenance import cpu_model
-from .training import (
+from qrnn_core.files import atomic_write, write_json
+from qrnn_core.provenance import cpu_model
+from qrnn_core.training import (
     CHECKPOINT_BEST,
     CHECKPOINT_LAST,
     PREDICTIONS,
@@ -48,6 +47,8 @@ from .training import (
     replay_validation,
     train,
 )
+
+from . import study
 
 ARCHIVE = "results"
 UPDATES_GZ = UPDATES + ".gz"
@@ -267,7 +268,7 @@ def restore_or_train(
     Otherwise the reason is printed with the run's name and the run is trained afresh, so
     nothing unverified is ever shown.
     """
-    from .training import run_or_skip
+    from qrnn_core.training import run_or_skip
 
     if archived is not None:
         source = study.repo_root() / archived
@@ -291,8 +292,8 @@ def _size(path: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m qrnn_core.archive {produce,verify} PROFILE``; returns 0, 1 (a run failed verification) or 2."""
-    parser = argparse.ArgumentParser(prog="python -m qrnn_core.archive", description=__doc__.split("\n")[0])
+    """``python -m qrnn_study.archive {produce,verify} PROFILE``; returns 0, 1 (a run failed verification) or 2."""
+    parser = argparse.ArgumentParser(prog="python -m qrnn_study.archive", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("produce", "verify"))
     parser.add_argument("profile")
     parser.add_argument("runs", nargs="*", help="produce: the runs to make (default: all of the profile)")

@@ -20,7 +20,7 @@ Every Aer run here is capped at one OpenMP thread (:data:`qrnn_core.aer_simulato
 validation passes (at torch's default thread count) before and after the process's first
 Aer runs, and again around uncapped Aer runs at the very end, which also gives Aer's time
 per run with and without the cap. The result is a JSON-ready dict with provenance; the
-tables are in :mod:`qrnn_core.bench_report`, the plots in :mod:`qrnn_core.figures`.
+tables are in :mod:`qrnn_study.bench_report`, the plots in :mod:`qrnn_study.figures`.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .aer_simulator import THREAD_CAP, _step_frequencies, new_simulator
-from .checks import check_choice, check_int, check_positive
-from .circuit import angles_per_step, build_circuit, circuit_parameters
-from .estimators import input_angles, method_names, method_spec
-from .model import QRNN, QRNNConfig
-from .optimizers import LayerOptimizer
-from .protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WINDOWS, VALIDATION_STEPS, WASHOUT
-from .provenance import load_average, provenance
-from .training import update_step
+from qrnn_core.aer_simulator import THREAD_CAP, _step_frequencies, new_simulator
+from qrnn_core.checks import check_choice, check_int, check_positive
+from qrnn_core.circuit import angles_per_step, build_circuit, circuit_parameters
+from qrnn_core.estimators import input_angles, method_names, method_spec
+from qrnn_core.model import QRNN, QRNNConfig
+from qrnn_core.optimizers import LayerOptimizer
+from qrnn_core.protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WINDOWS, VALIDATION_STEPS, WASHOUT
+from qrnn_core.provenance import load_average, provenance
+from qrnn_core.training import update_step
 
 PATHS = ("seed-style", "aer", "aer-exact", "torch", "torch-shots", "torch-cuda")
 # (backend, shots, device) of the model on each path.

@@ -100,7 +100,7 @@ def claim_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]
 def trajectory_findings(
     trajectories: pd.DataFrame | None, comparison: pd.DataFrame | None, reported: dict
 ) -> list[str]:
-    """The trajectories chapter's findings (:func:`qrnn_core.trajectories.findings`) from its CSVs.
+    """The trajectories chapter's findings (:func:`qrnn_study.trajectories.findings`) from its CSVs.
 
     The spread of each QRNN's best RMSE across trajectories, where the paper's bests fall
     in it, and the spread across seeds beside it.

@@ -1,0 +1,13 @@
+"""Command line: ``python -m qrnn_study bench --help`` (training is the library's: ``python -m qrnn_core train``)."""
+
+from __future__ import annotations
+
+import sys
+
+from .bench import main
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] != "bench":
+        print("usage: python -m qrnn_study bench [options]  (--help for the options)")
+        sys.exit(0 if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help") else 2)
+    sys.exit(main(sys.argv[2:]))
