@@ -9,10 +9,11 @@ import torch
 from torch import nn
 
 from . import torch_simulator
+from .backends import backend_names, backend_spec, uses_cuda
 from .checks import check_choice, check_int
 from .circuit import angles_per_step, check_n_qubits
 from .estimators import EstimatorOptions, Plan, input_angles, method_spec
-from .simulate import check_backend, check_shots, simulate, torch_device
+from .simulate import simulate
 
 # Rows per simulator call on the torch backend: bounds memory for large plans.
 TORCH_CHUNK_ROWS = 8192
@@ -39,17 +40,18 @@ class QRNNConfig:
         check_n_qubits(self.n_qubits)
         for name in ("in_dim", "out_dim", "context_length", "repeat_blocks"):
             check_int(name, getattr(self, name), 1)
-        check_backend(self.backend)
-        check_shots(self.shots)
+        backend = backend_spec(self.backend)
+        backend.check_shots(self.shots)
         spec = method_spec(self.method)
         check_choice("precision", self.precision, ("single", "double"))
-        if spec.autograd and (self.backend != "torch" or self.shots is not None):
+        if spec.autograd and (not backend.differentiable or self.shots is not None):
+            allowed = ", ".join(name for name in backend_names() if backend_spec(name).differentiable)
             raise ValueError(
-                f"method {self.method!r} differentiates the exact torch simulator and needs backend='torch' with "
-                f"shots=None; got backend={self.backend!r}, shots={self.shots!r}"
+                f"method {self.method!r} differentiates the exact simulator and needs a differentiable backend "
+                f"({allowed}) with shots=None; got backend={self.backend!r}, shots={self.shots!r}"
             )
-        if self.backend == "torch" and not str(self.device).lower().startswith(("cuda", "gpu")):
-            torch_device(self.device)  # CUDA availability is checked when a model is built on it
+        if not uses_cuda(self.device):
+            backend.resolve_device(self.device)  # CUDA availability is checked when a model is built on it
         spec.build(self.estimator_options)
 
     @property
@@ -102,7 +104,7 @@ class QRNNConfig:
         sequences = self.sequence_evaluations(batch, steps, train)
         parameters = 4 * real_bytes * (self.n_params + (self.n_outcomes + 1) * self.out_dim)
         arrays = 3 * real_bytes * sequences * steps * (self.n_angles + self.n_outcomes)
-        if self.backend != "torch":
+        if not backend_spec(self.backend).differentiable:
             return parameters + arrays + 16 * (4 if self.shots is None else 2) ** self.n_qubits
         graph = train and method_spec(self.method).autograd
         call = sequences if graph else min(sequences, TORCH_CHUNK_ROWS)
@@ -157,8 +159,9 @@ class QRNN(nn.Module):
         self.reset_parameters()
         if config.precision == "double":
             self.double()
-        if config.backend == "torch":
-            self.to(torch_device(config.device))
+        backend = backend_spec(config.backend)
+        if backend.differentiable:
+            self.to(backend.resolve_device(config.device))
 
     def reset_parameters(self) -> None:
         """The seed study's initialisation (uniform input weights scaled by pi, output bias 0.5)."""
@@ -173,14 +176,16 @@ class QRNN(nn.Module):
 
     def evaluate(self, angles: torch.Tensor) -> torch.Tensor:
         """Readout distributions for angles (N, T, P) on the configured simulator."""
-        c = self.config
+        c, backend = self.config, backend_spec(self.config.backend)
         seed = None
-        if c.shots or c.backend == "aer":
+        if backend.check_shots(c.shots) is not None:
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        if c.backend != "torch":
+        if not backend.differentiable:
             return simulate(angles.detach(), c.backend, c.shots, c.device, seed, c.n_qubits, c.repeat_blocks).to(angles)
         chunks = [
-            simulate(part, "torch", c.shots, c.device, None if seed is None else seed + i, c.n_qubits, c.repeat_blocks)
+            simulate(
+                part, backend.name, c.shots, c.device, None if seed is None else seed + i, c.n_qubits, c.repeat_blocks
+            )
             for i, part in enumerate(angles.split(TORCH_CHUNK_ROWS))
         ]
         return torch.cat(chunks)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .simulate import torch_device
+from .backends import cuda_available, torch_device, uses_cuda
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The lock file `make setup` installs from (`make lock` writes it).
@@ -65,12 +65,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def uses_cuda(device: str) -> bool:
-    """Whether ``device`` ("cpu", "cuda", "cuda:N", "gpu") names a CUDA device."""
-    name = str(device).lower()
-    return name.startswith("cuda") or name == "gpu"
-
-
 def load_average() -> list[float] | None:
     """The 1, 5 and 15 minute load averages (``None`` where the system has none)."""
     return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
@@ -78,7 +72,7 @@ def load_average() -> list[float] | None:
 
 def device_info(device: str = "cpu") -> dict:
     """CPU, cores, torch threads, platform, load average and the CUDA device ``device`` names (if present)."""
-    cuda = uses_cuda(device) and torch.cuda.is_available()
+    cuda = uses_cuda(device) and cuda_available()
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .backends import backend_names, cuda_available, uses_cuda
 from .checks import check_int, check_optional_int, check_positive
 from .data import DEFAULT_CACHE, LorenzConfig, file_sha256, load_lorenz, window_counts
 from .estimators import method_names
@@ -76,7 +77,7 @@ class TrainConfig:
     n_qubits: int = _opt("even number of qubits (half memory, half readout)", 8)
     repeat_blocks: int = _opt("repetitions of the gate block per step", 1)
     context_length: int = _opt("past inputs fed to each step", 1)
-    backend: str = _opt("simulator: torch, aer or aer-exact", "torch")
+    backend: str = _opt("simulator: a name in qrnn_core.backends.REGISTRY", "torch")
     shots: int | None = _opt("shots per step (None: exact distributions)", None)
     device: str = _opt("cpu, cuda, cuda:N (torch) or gpu (aer)", "cpu")
     method: str = _opt("gradient method (a name in qrnn_core.estimators.REGISTRY)", "spsa")
@@ -124,7 +125,7 @@ class TrainConfig:
                         f"{f.name}={getattr(self, f.name)!r} (--{f.name}) applies to data_path (--data) only; "
                         f"the generated Lorenz series always uses {f.name} {f.default!r}"
                     )
-        n_windows, n_val = _window_counts(data)
+        n_windows, n_val = window_counts(data)
         check_int("epochs", self.epochs, 0)
         check_int("batch_size", self.batch_size, 1)
         check_int("washout", self.washout, 0, self.seq_len - 1)
@@ -163,7 +164,7 @@ class TrainConfig:
     @property
     def uses_cuda(self) -> bool:
         """Whether the run asks for a CUDA device."""
-        return str(self.device).lower().startswith("cuda") or str(self.device).lower() == "gpu"
+        return uses_cuda(self.device)
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary of every field."""
@@ -176,11 +177,6 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown TrainConfig fields {unknown}; allowed: {', '.join(f.name for f in fields(cls))}")
         return cls(**values)
-
-
-def _window_counts(data: LorenzConfig) -> tuple[int, int]:
-    """Training windows and validation steps the data config yields (a data file is read and checked)."""
-    return window_counts(data)
 
 
 @dataclass
@@ -276,7 +272,7 @@ def available_memory(config: TrainConfig) -> tuple[int, str]:
     A CUDA run: the device's free memory; otherwise the machine's available memory
     (psutil if installed, else ``/proc/meminfo``, else ``os.sysconf``).
     """
-    if config.uses_cuda and torch.cuda.is_available():
+    if config.uses_cuda and cuda_available():
         name = str(config.device).lower()
         device = torch.device(name) if name.startswith("cuda") else None
         return torch.cuda.mem_get_info(device)[0], f"torch.cuda.mem_get_info of {config.device}"
@@ -312,7 +308,7 @@ def check_memory(config: TrainConfig) -> None:
     Raises:
         ValueError: the estimate exceeds :func:`available_memory`, naming both.
     """
-    n_windows, n_val = _window_counts(config.data_config())
+    n_windows, n_val = window_counts(config.data_config())
     model = config.model_config()
     batch, steps = min(config.batch_size, config.n_train or n_windows), config.seq_len
     val_steps = config.val_length or n_val
@@ -727,7 +723,7 @@ def run_or_skip(config: TrainConfig, out_dir: str | Path, skip_unavailable: bool
     The device is checked before anything else (before the "folder already holds a complete
     run" check), so the real reason is what the user sees.
     """
-    if not (config.uses_cuda and not torch.cuda.is_available()):
+    if not (config.uses_cuda and not cuda_available()):
         return train(config, out_dir, **kwargs)
     if not skip_unavailable:
         raise DeviceUnavailableError(
@@ -877,7 +873,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for f in fields(TrainConfig):
         default = f.default if f.default is not MISSING else None
-        text = f.metadata["help"] if f.name != "method" else f"gradient method: {', '.join(method_names())}"
+        registered = {"method": f"gradient method: {', '.join(method_names())}"}
+        registered["backend"] = f"simulator: {', '.join(backend_names())}"
+        text = registered.get(f.name, f.metadata["help"])
         parser.add_argument(
             "--" + f.name.replace("_", "-"),
             *f.metadata.get("aliases", ()),

@@ -160,4 +160,4 @@ def test_cuda_matches_cpu():
 
 
 def test_package_exports():
-    assert qrnn_core.BACKENDS == ("torch", "aer", "aer-exact")
+    assert qrnn_core.backend_names() == ("torch", "aer", "aer-exact")
