@@ -631,12 +631,9 @@ def find_benchmark(profile: str, root: str | Path | None = None) -> Path | None:
 
 def _bench_path(params: dict) -> str:
     """The benchmark's execution path that a run's backend, device and shots correspond to."""
-    backend, device = params.get("backend", "torch"), str(params.get("device", "cpu"))
-    if backend != "torch":
-        return backend
-    if device.startswith("cuda"):
-        return "torch-cuda"
-    return "torch" if params.get("shots") is None else "torch-shots"
+    from .timing import path_for  # the paths come from the backend registry; imported when a plan is projected
+
+    return path_for(params.get("backend", "torch"), params.get("shots"), str(params.get("device", "cpu")))
 
 
 def project_runs(plan: list[Task], bench: dict) -> list[dict]:

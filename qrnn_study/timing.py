@@ -28,13 +28,15 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from qrnn_core.aer_simulator import THREAD_CAP, _step_frequencies, new_simulator
+from qrnn_core.backends import backend_names, backend_spec, cuda_available, uses_cuda
 from qrnn_core.checks import check_choice, check_int, check_positive
-from qrnn_core.circuit import angles_per_step, build_circuit, circuit_parameters
+from qrnn_core.circuit import angles_per_step, build_circuit, check_n_qubits, circuit_parameters
 from qrnn_core.estimators import input_angles, method_names, method_spec
 from qrnn_core.model import QRNN, QRNNConfig
 from qrnn_core.optimizers import LayerOptimizer
@@ -42,16 +44,7 @@ from qrnn_core.protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WI
 from qrnn_core.provenance import load_average, provenance
 from qrnn_core.training import update_step
 
-PATHS = ("seed-style", "aer", "aer-exact", "torch", "torch-shots", "torch-cuda")
-# (backend, shots, device) of the model on each path.
-PATH_MODELS = {
-    "seed-style": ("aer", SHOTS, "cpu"),
-    "aer": ("aer", SHOTS, "cpu"),
-    "aer-exact": ("aer-exact", None, "cpu"),
-    "torch": ("torch", None, "cpu"),
-    "torch-shots": ("torch", SHOTS, "cpu"),
-    "torch-cuda": ("torch", None, "cuda"),
-}
+SEED_STYLE = "seed-style"
 TARGETS = {
     "torch_spsa_speedup": ("seed-style SPSA update / torch SPSA update", ">=", 100.0),
     "torch_fdsa_speedup": ("seed-style FDSA update / torch FDSA update", ">=", 100.0),
@@ -59,6 +52,44 @@ TARGETS = {
     "validation_seconds": (f"torch {VALIDATION_STEPS}-step validation pass (s)", "<", 1.0),
 }
 AER_CHECK_TOLERANCE = 0.15  # torch validation after Aer runs / before: agreement within this relative difference
+
+
+def execution_paths() -> dict[str, tuple[str, int | None, str]]:
+    """Every execution path, with the (backend, shots, device) of its model, from the backend registry.
+
+    ``seed-style`` (the paper's execution) comes first, then the backends that are not
+    differentiable (the slow ones), then the others. Each backend gives a path of its own
+    name (exact distributions, or :data:`SHOTS` shots where it is not exact), ``<name>-shots``
+    when it is exact and also samples shots, and ``<name>-cuda`` when it runs on CUDA.
+
+    Example:
+        >>> list(execution_paths())
+        ['seed-style', 'aer', 'aer-exact', 'torch', 'torch-shots', 'torch-cuda']
+    """
+    paths: dict[str, tuple[str, int | None, str]] = {SEED_STYLE: ("aer", SHOTS, "cpu")}
+    for spec in sorted((backend_spec(name) for name in backend_names()), key=lambda spec: spec.differentiable):
+        shots = None if spec.exact else SHOTS
+        paths[spec.name] = (spec.name, shots, "cpu")
+        if spec.exact and spec.shots:
+            paths[f"{spec.name}-shots"] = (spec.name, SHOTS, "cpu")
+        if "cuda" in spec.devices:
+            paths[f"{spec.name}-cuda"] = (spec.name, shots, "cuda")
+    return paths
+
+
+def path_for(backend: str, shots: int | None, device: str) -> str:
+    """The execution path that times a run on ``backend`` with ``shots`` on ``device`` (any number of shots).
+
+    Example:
+        >>> path_for("torch", 100, "cpu"), path_for("torch", None, "cuda:0"), path_for("aer", None, "cpu")
+        ('torch-shots', 'torch-cuda', 'aer')
+    """
+    paths, spec = execution_paths(), backend_spec(backend)
+    if uses_cuda(device) and f"{backend}-cuda" in paths:
+        return f"{backend}-cuda"
+    if shots is not None and spec.exact and f"{backend}-shots" in paths:
+        return f"{backend}-shots"
+    return backend
 
 
 class SeedStyleExecutor:
@@ -104,24 +135,24 @@ class SeedStyleQRNN(QRNN):
 
 def path_available(path: str) -> str | None:
     """``None`` if ``path`` can run here, else the reason it cannot."""
-    if path == "torch-cuda" and not torch.cuda.is_available():
+    if uses_cuda(execution_paths()[path][2]) and not cuda_available():
         return "not available: no CUDA device"
     return None
 
 
 def method_applies(path: str, method: str) -> str | None:
     """``None`` if ``method`` runs on ``path``, else why not (autograd needs the exact torch simulator)."""
-    backend, shots, _ = PATH_MODELS[path]
-    if method_spec(method).autograd and (backend != "torch" or shots is not None):
+    backend, shots, _ = execution_paths()[path]
+    if method_spec(method).autograd and (not backend_spec(backend).differentiable or shots is not None):
         return "not applicable: the exact gradient differentiates the exact torch simulator"
     return None
 
 
 def make_model(path: str, method: str, n_qubits: int, seed: int, executor: SeedStyleExecutor | None = None) -> QRNN:
     """A QRNN configured for one execution path and gradient method."""
-    backend, shots, device = PATH_MODELS[path]
+    backend, shots, device = execution_paths()[path]
     config = QRNNConfig(n_qubits=n_qubits, method=method, backend=backend, shots=shots, device=device)
-    if path == "seed-style":
+    if path == SEED_STYLE:
         return SeedStyleQRNN(config, seed, executor)
     return QRNN(config, seed=seed)
 
@@ -140,7 +171,7 @@ def weight_update(model: QRNN, optimizer: LayerOptimizer, x: torch.Tensor, y: to
 
 
 def _synchronize(model: QRNN) -> None:
-    if model.config.device.startswith("cuda"):
+    if uses_cuda(model.config.device):
         torch.cuda.synchronize()
 
 
@@ -290,83 +321,124 @@ def count_evaluations(method: str, n_qubits: int, steps: int) -> int:
     return method_spec(method).evaluations_per_sequence(config.estimator_options, n_params, steps)
 
 
+@dataclass(frozen=True)
+class Scale:
+    """The sizes and budgets of one benchmark (see :func:`run_benchmark`), checked."""
+
+    n_qubits: int = N_QUBITS
+    steps: int = SEQ_LEN
+    seed: int = 1920
+    repeats: int = 3
+    warmup: int = 1
+    budget_s: float = 60.0
+    sample: int = 3
+    validation_steps: int = VALIDATION_STEPS
+
+    def __post_init__(self) -> None:
+        check_int("repeats", self.repeats, 1)
+        check_int("warmup", self.warmup, 0)
+        check_int("sample", self.sample, 1)
+        check_int("steps", self.steps, WASHOUT + 1)
+        check_int("validation_steps", self.validation_steps, 1)
+        check_int("seed", self.seed, 0)
+        check_positive("budget_s", self.budget_s)
+        check_n_qubits(self.n_qubits)
+
+
 def _record(path: str, method: str, status: str, **fields) -> dict:
     return {"path": path, "method": method, "status": status, **fields}
 
 
+def _seconds_per_evaluation(
+    path: str, scale: Scale, executor: SeedStyleExecutor | None, log: Callable[[str], None]
+) -> list[float]:
+    """Seconds per sequence evaluation on ``path``, from ``scale.sample`` timed after a warm-up."""
+    probe = make_model(path, "spsa", scale.n_qubits, scale.seed, executor)
+    if scale.warmup:
+        time_per_evaluation(probe, scale.steps, scale.seed, 1)  # warm-up: transpilation and caches
+    per_eval = time_per_evaluation(probe, scale.steps, scale.seed, scale.sample)
+    log(f"  {path}: {statistics.median(per_eval):.3f} s per sequence evaluation ({scale.sample} timed)")
+    return per_eval
+
+
+def _method_record(
+    path: str, method: str, scale: Scale, per_eval: list[float], executor: SeedStyleExecutor | None
+) -> dict:
+    """One method's update on ``path``: timed in full (within the budget), projected from ``per_eval``, or n/a.
+
+    ``per_eval`` empty: the path is fast, and ``scale.repeats`` updates are timed after ``scale.warmup``.
+    """
+    why_not = method_applies(path, method)
+    if why_not:
+        return _record(path, method, "not applicable", reason=why_not)
+    evaluations = count_evaluations(method, scale.n_qubits, scale.steps)
+    estimate = evaluations * statistics.median(per_eval) if per_eval else 0.0
+    n_runs = min(scale.repeats, int(scale.budget_s // max(estimate, 1e-9))) if per_eval else scale.repeats
+    if n_runs >= 1:
+        model = make_model(path, method, scale.n_qubits, scale.seed, executor)
+        times, counted = time_updates(model, scale.steps, scale.seed, n_runs, 0 if per_eval else scale.warmup)
+        if counted != evaluations:
+            raise RuntimeError(
+                f"{path}/{method}: the model counted {counted} evaluations, the registry states {evaluations}"
+            )
+        return _record(path, method, "measured", evaluations=evaluations, **summarize(times))
+    note = f"projected: {evaluations} evaluations x time per evaluation from {scale.sample} measured"
+    times = [evaluations * t for t in per_eval]
+    return _record(
+        path,
+        method,
+        "projected",
+        evaluations=evaluations,
+        measured_evaluations=scale.sample,
+        projection=note,
+        **summarize(times),
+    )
+
+
+def _validation_record(path: str, scale: Scale, per_eval: list[float]) -> dict:
+    """The validation pass on ``path``: measured on a fast path, else projected linearly from ``per_eval``."""
+    steps = scale.validation_steps
+    if not per_eval:
+        times = time_validation(make_model(path, "spsa", scale.n_qubits, scale.seed), steps, scale.seed, scale.repeats)
+        return _record(path, "validation", "measured", steps=steps, **summarize(times))
+    factor = steps / scale.steps
+    note = (
+        f"projected: {factor:.2f} x the {scale.steps}-step evaluation time ({scale.sample} measured), linear in steps"
+    )
+    times = [factor * t for t in per_eval]
+    return _record(
+        path,
+        "validation",
+        "projected",
+        steps=steps,
+        measured_evaluations=scale.sample,
+        projection=note,
+        **summarize(times),
+    )
+
+
 def bench_path(
-    path: str,
-    methods: tuple[str, ...],
-    n_qubits: int,
-    steps: int,
-    seed: int,
-    repeats: int,
-    warmup: int,
-    budget_s: float,
-    sample: int,
-    validation_steps: int,
-    log: Callable[[str], None] = print,
+    path: str, methods: tuple[str, ...], scale: Scale, log: Callable[[str], None] = print
 ) -> tuple[list[dict], dict]:
-    """Update records for every method on one path, and its validation-pass record."""
+    """Update records for every method on one path, and its validation-pass record.
+
+    A path on a differentiable backend (torch) is fast: every update is timed in full. On
+    the others the time per sequence evaluation is measured first; an update is timed in
+    full while it fits ``scale.budget_s``, else projected from that time.
+    """
     reason = path_available(path)
     if reason:
         rows = [_record(path, m, "not available", reason=reason) for m in methods]
         return rows, _record(path, "validation", "not available", reason=reason)
-    executor = SeedStyleExecutor(n_qubits, steps, SHOTS, seed) if path == "seed-style" else None
-    fast = path.startswith("torch")
-    per_eval: list[float] = []
-    if not fast:
-        probe = make_model(path, "spsa", n_qubits, seed, executor)
-        if warmup:
-            time_per_evaluation(probe, steps, seed, 1)  # warm-up: transpilation and caches
-        per_eval = time_per_evaluation(probe, steps, seed, sample)
-        log(f"  {path}: {statistics.median(per_eval):.3f} s per sequence evaluation ({sample} timed)")
+    executor = SeedStyleExecutor(scale.n_qubits, scale.steps, SHOTS, scale.seed) if path == SEED_STYLE else None
+    fast = backend_spec(execution_paths()[path][0]).differentiable
+    per_eval = [] if fast else _seconds_per_evaluation(path, scale, executor, log)
     rows = []
     for method in methods:
-        why_not = method_applies(path, method)
-        if why_not:
-            rows.append(_record(path, method, "not applicable", reason=why_not))
-            continue
-        evaluations = count_evaluations(method, n_qubits, steps)
-        estimate = evaluations * statistics.median(per_eval) if per_eval else 0.0
-        n_runs = repeats if fast else min(repeats, int(budget_s // max(estimate, 1e-9)))
-        if n_runs >= 1:
-            model = make_model(path, method, n_qubits, seed, executor)
-            times, counted = time_updates(model, steps, seed, n_runs, warmup if fast else 0)
-            if counted != evaluations:
-                raise RuntimeError(
-                    f"{path}/{method}: the model counted {counted} evaluations, the registry states {evaluations}"
-                )
-            rows.append(_record(path, method, "measured", evaluations=evaluations, **summarize(times)))
-        else:
-            note = f"projected: {evaluations} evaluations x time per evaluation from {sample} measured"
-            rows.append(
-                _record(
-                    path,
-                    method,
-                    "projected",
-                    evaluations=evaluations,
-                    measured_evaluations=sample,
-                    projection=note,
-                    **summarize([evaluations * t for t in per_eval]),
-                )
-            )
-        log(f"  {path:11s} {method:11s} {rows[-1]['status']:9s} {rows[-1]['median_s']:10.4f} s")
-    if fast:
-        times = time_validation(make_model(path, "spsa", n_qubits, seed), validation_steps, seed, repeats)
-        return rows, _record(path, "validation", "measured", steps=validation_steps, **summarize(times))
-    scale = validation_steps / steps
-    note = f"projected: {scale:.2f} x the {steps}-step evaluation time ({sample} measured), linear in steps"
-    validation = _record(
-        path,
-        "validation",
-        "projected",
-        steps=validation_steps,
-        measured_evaluations=sample,
-        projection=note,
-        **summarize([scale * t for t in per_eval]),
-    )
-    return rows, validation
+        rows.append(_method_record(path, method, scale, per_eval, executor))
+        if "median_s" in rows[-1]:
+            log(f"  {path:11s} {method:11s} {rows[-1]['status']:9s} {rows[-1]['median_s']:10.4f} s")
+    return rows, _validation_record(path, scale, per_eval)
 
 
 def attach_derived(records: list[dict], validations: list[dict], sequences_per_epoch: int = TRAIN_WINDOWS) -> None:
@@ -416,7 +488,7 @@ def run_benchmark(
     budget_s: float = 60.0,
     sample: int = 3,
     validation_steps: int = VALIDATION_STEPS,
-    paths: tuple[str, ...] = PATHS,
+    paths: tuple[str, ...] | None = None,
     methods: tuple[str, ...] | None = None,
     sweep: dict | None = None,
     threads: int = 1,
@@ -425,31 +497,27 @@ def run_benchmark(
 ) -> dict:
     """Time one weight update per method and path; return the benchmark as a JSON-ready dict.
 
-    ``methods`` defaults to every registered gradient method. ``budget_s`` bounds the
-    time spent on full updates of one method on a slow path (beyond it, the update is
-    projected from ``sample`` timed evaluations). ``sweep`` is passed to
-    :func:`scaling_sweep` as keyword arguments (``None``: no sweep). ``threads`` sets
-    torch's intra-op threads for the run (restored afterwards): the simulator's matrices
-    are small, and one thread avoids OpenMP synchronisation, which costs most when other
-    processes share the cores. Before anything else and again at the end, :func:`torch_around_aer`
-    times ``repeats`` torch validation passes (at torch's default threads) around ``aer_runs``
-    Aer runs, with and without Aer's thread cap; :func:`aer_check` compares them.
+    ``paths`` defaults to every :func:`execution_paths` path, ``methods`` to every registered
+    gradient method. ``budget_s`` bounds the time spent on full updates of one method on a
+    slow path (beyond it, the update is projected from ``sample`` timed evaluations).
+    ``sweep`` is passed to :func:`scaling_sweep` as keyword arguments (``None``: no sweep).
+    ``threads`` sets torch's intra-op threads for the run (restored afterwards): the
+    simulator's matrices are small, and one thread avoids OpenMP synchronisation, which costs
+    most when other processes share the cores. Before anything else and again at the end,
+    :func:`torch_around_aer` times ``repeats`` torch validation passes (at torch's default
+    threads) around ``aer_runs`` Aer runs, with and without Aer's thread cap; :func:`aer_check`
+    compares them.
+
+    Raises:
+        ValueError: a bad argument (before any work), named with what is allowed.
     """
-    check_int("repeats", repeats, 1)
-    check_int("warmup", warmup, 0)
-    check_int("sample", sample, 1)
-    check_int("steps", steps, WASHOUT + 1)
-    check_int("validation_steps", validation_steps, 1)
+    scale = Scale(n_qubits, steps, seed, repeats, warmup, budget_s, sample, validation_steps)
     check_int("threads", threads, 1)
     check_int("aer_runs", aer_runs, 1)
-    check_int("seed", seed, 0)
-    check_positive("budget_s", budget_s)
-    for path in paths:
-        check_choice("path", path, PATHS)
-    methods = method_names() if methods is None else tuple(methods)
-    for method in methods:
-        check_choice("gradient method", method, method_names())
-    QRNNConfig(n_qubits=n_qubits)  # validates n_qubits
+    known = execution_paths()
+    paths = tuple(known) if paths is None else tuple(check_choice("path", path, known) for path in paths)
+    registered = method_names()
+    methods = registered if methods is None else tuple(check_choice("gradient method", m, registered) for m in methods)
     config = {
         "repeats": repeats,
         "warmup": warmup,
@@ -468,25 +536,30 @@ def run_benchmark(
         "aer_runs": aer_runs,
         "aer_thread_cap": dict(THREAD_CAP),
     }
-    torch.manual_seed(seed)
+    return _measure(config, scale, sweep, log)
+
+
+def _measure(config: dict, scale: Scale, sweep: dict | None, log: Callable[[str], None]) -> dict:
+    """The timings of :func:`run_benchmark` for its checked ``config``, on ``config["threads"]`` torch threads."""
+    paths, methods = tuple(config["paths"]), tuple(config["methods"])
+    torch.manual_seed(scale.seed)
     started = time.perf_counter()
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    torch.set_num_threads(config["threads"])
     try:
-        cuda = "torch-cuda" in paths and torch.cuda.is_available()
-        record = provenance(config, seed=seed, device="cuda" if cuda else "cpu")
-        around = (n_qubits, steps, validation_steps, seed, repeats, aer_runs, previous_threads)
+        cuda = any(uses_cuda(execution_paths()[path][2]) for path in paths) and cuda_available()
+        record = provenance(config, seed=scale.seed, device="cuda" if cuda else "cpu")
+        around = (scale.n_qubits, scale.steps, scale.validation_steps, scale.seed, scale.repeats)
+        around += (config["aer_runs"], previous_threads)
         log(f"torch validation before and after capped Aer runs ({previous_threads} torch threads)")
         with_cap = torch_around_aer(True, *around)  # the first Aer runs of the benchmark
         records, validations = [], []
         for path in paths:
             log(f"path {path}")
-            rows, validation = bench_path(
-                path, methods, n_qubits, steps, seed, repeats, warmup, budget_s, sample, validation_steps, log
-            )
+            rows, validation = bench_path(path, methods, scale, log)
             records.extend(rows)
             validations.append(validation)
-        sweep_result = None if sweep is None else scaling_sweep(seed=seed, methods=methods, log=log, **sweep)
+        sweep_result = None if sweep is None else scaling_sweep(seed=scale.seed, methods=methods, log=log, **sweep)
         log("torch validation before and after uncapped Aer runs")
         without_cap = torch_around_aer(False, *around)  # last: uncapped Aer's threads stay in the process
     finally:

@@ -49,7 +49,7 @@ def test_quick_benchmark_writes_the_expected_keys(quick_result):
 @pytest.mark.slow
 def test_every_path_and_method_is_reported(quick_result):
     rows = {(r["path"], r["method"]): r for r in quick_result["updates"]}
-    assert set(rows) == {(p, m) for p in timing.PATHS for m in method_names()}
+    assert set(rows) == {(p, m) for p in timing.execution_paths() for m in method_names()}
     for (_, method), row in rows.items():
         if row["status"] in ("measured", "projected"):
             assert row["evaluations"] == EXPECTED_EVALUATIONS[method]
@@ -87,10 +87,10 @@ def test_validation_and_sweep(quick_result):
 
 @pytest.mark.slow
 def test_tables(quick_result):
-    assert len(bench_report.update_table(quick_result)) == len(timing.PATHS) * len(method_names())
+    assert len(bench_report.update_table(quick_result)) == len(timing.execution_paths()) * len(method_names())
     epochs = bench_report.epoch_table(quick_result)
     assert list(epochs.index) == list(method_names()) and "torch" in epochs.columns
-    assert set(bench_report.validation_table(quick_result)["path"]) == set(timing.PATHS)
+    assert set(bench_report.validation_table(quick_result)["path"]) == set(timing.execution_paths())
     assert "Targets" in bench_report.format_report(quick_result)
     text = bench_report.summary(quick_result, "run now")
     assert text.startswith("Benchmark run now:") and "seed 3" in text
