@@ -1,11 +1,13 @@
-"""The Lorenz-63 cross-prediction task: input x, targets y and z one step ahead.
+"""The Lorenz-63 cross-prediction task (input x, targets y and z one step ahead), and the registry of data sources.
 
-The series is integrated with a fixed-step RK4 (``dt``) from an initial condition drawn
-with ``data_seed``, a transient is discarded, each column is min-max scaled to [0, 1], and
-the paper's windows are cut: 20-step training sequences from the first ``train_fraction``
-of all windows keeping every ``stride``-th, and the rest of the series as one validation
-sequence. A series of one's own (``data_path``: ``.npy`` or ``.csv``) replaces the
-integration; everything after it is the same.
+Every series comes from a registered :class:`DataSource`: ``"lorenz"`` (the default) and
+``"file"`` (chosen by ``data_path``); a new generated system is one function and one
+:func:`register_source` call. The Lorenz series is integrated with a fixed-step RK4
+(``dt``) from an initial condition drawn with ``data_seed``, and a transient is discarded.
+Each column is min-max scaled to [0, 1], and the paper's windows are cut: 20-step training
+sequences from the first ``train_fraction`` of all windows keeping every ``stride``-th, and
+the rest of the series as one validation sequence. A series of one's own (``data_path``:
+``.npy`` or ``.csv``) replaces the integration; everything after it is the same.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,6 +51,7 @@ class LorenzConfig:
     data_path: str | None = None
     columns: tuple[int, int, int] = (0, 1, 2)
     scale: str = "minmax"
+    system: str | None = None  # a registered data source; None: "file" with a data_path, else "lorenz"
 
     def __post_init__(self) -> None:
         ints = {"n_points": 2, "transient": 0, "stride": 1, "seq_len": 1, "horizon": 1, "context_length": 1}
@@ -61,6 +65,9 @@ class LorenzConfig:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
         check_int("data_seed", self.data_seed, 0)
         check_choice("scale", self.scale, SCALES)
+        if self.system is not None and (self.system == "file") != (self.data_path is not None):
+            raise ValueError(f"system {self.system!r} and data_path={self.data_path!r} disagree: a file is 'file'")
+        data_source(self.source_name)
         object.__setattr__(self, "columns", parse_columns(self.columns))
         if not 0 < self.train_fraction < 1:
             raise ValueError(f"train_fraction must lie in (0, 1), got {self.train_fraction!r}")
@@ -70,15 +77,24 @@ class LorenzConfig:
                 f"context_length={self.context_length}"
             )
 
+    @property
+    def source_name(self) -> str:
+        """The registered data source the series comes from."""
+        return self.system or ("file" if self.data_path is not None else "lorenz")
+
     def source(self) -> str:
-        """The series in words: the file, or the generated Lorenz trajectory and its data seed."""
+        """The series in words: the file, or the generated trajectory and its data seed."""
         if self.data_path is not None:
             return f"file {self.data_path} (columns {','.join(map(str, self.columns))}, scale {self.scale})"
-        return f"Lorenz-63, data seed {self.data_seed}"
+        return f"{data_source(self.source_name).label}, data seed {self.data_seed}"
+
+    def identity(self) -> dict:
+        """The parameters that define the data (``system`` only where it is set: caches made before it stay valid)."""
+        return {key: value for key, value in asdict(self).items() if key != "system" or value is not None}
 
     def key(self) -> str:
         """A short hash of the parameters, naming the cache file."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -240,8 +256,8 @@ def min_max_scale(series: np.ndarray) -> np.ndarray:
 
 
 def scaled_series(config: LorenzConfig) -> np.ndarray:
-    """The series the windows are cut from: the file's or the integrated one, scaled as configured."""
-    raw = lorenz_series(config) if config.data_path is None else read_series(config.data_path, config.columns)
+    """The series the windows are cut from: its source's, scaled as configured."""
+    raw = data_source(config.source_name).series(config)
     return min_max_scale(raw) if config.scale == "minmax" else raw
 
 
@@ -253,7 +269,7 @@ def window_counts(config: LorenzConfig, n_rows: int | None = None) -> tuple[int,
 
 def series_length(config: LorenzConfig) -> int:
     """Rows of the series: ``n_points``, or the data file's (read, checked and scaled as configured)."""
-    return config.n_points if config.data_path is None else len(scaled_series(config))
+    return config.n_points if data_source(config.source_name).generated else len(scaled_series(config))
 
 
 def _context(x: np.ndarray, index: np.ndarray, context_length: int) -> np.ndarray:
@@ -296,17 +312,18 @@ def load_lorenz(config: LorenzConfig | None = None, cache_dir: str | Path | None
     The cache file stores the parameters it was made with and is written atomically.
     """
     config = config or LorenzConfig()
-    cached = cache_dir is not None and config.data_path is None
-    path = Path(cache_dir) / f"lorenz_{config.key()}.npz" if cached else None
+    cached = cache_dir is not None and data_source(config.source_name).generated
+    path = Path(cache_dir) / f"{config.system or 'lorenz'}_{config.key()}.npz" if cached else None
+    identity = json.dumps(config.identity())
     if path is not None and path.exists():
         with np.load(path) as stored:
-            if json.loads(str(stored["config"])) == json.loads(json.dumps(asdict(config))):
+            if json.loads(str(stored["config"])) == json.loads(identity):
                 arrays = {k: stored[k] for k in stored.files if k != "config"}
                 return _assemble(config, arrays)
     series = scaled_series(config)
     arrays = {"series": series, **make_windows(series, config)}
     if path is not None:
-        save_npz(path, {"config": np.array(json.dumps(asdict(config))), **arrays})
+        save_npz(path, {"config": np.array(identity), **arrays})
     return _assemble(config, arrays)
 
 
@@ -321,3 +338,82 @@ def _assemble(config: LorenzConfig, arrays: dict[str, np.ndarray]) -> LorenzData
         train_starts=arrays["train_starts"],
         val_start=int(arrays["val_start"]),
     )
+
+
+# ---------------------------------------------------------------- the registry of data sources
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One source of series.
+
+    Attributes:
+        name: the key of :attr:`LorenzConfig.system`.
+        label: how the data record and tables name it (with the data seed, for a generated one).
+        series: the raw (unscaled) series (n, 3) for a config: input, target, target.
+        generated: the series is computed from the config (and cached); False for files (read every time).
+    """
+
+    name: str
+    label: str
+    series: Callable[[LorenzConfig], np.ndarray]
+    generated: bool = True
+
+
+SOURCES: dict[str, DataSource] = {}
+
+
+def register_source(source: DataSource, replace: bool = False) -> DataSource:
+    """Add a data source; from then on ``LorenzConfig(system=name)`` and :func:`load_lorenz` accept it.
+
+    Args:
+        source: the data source.
+        replace: replace a source of the same name (refused otherwise).
+
+    Returns:
+        ``source``.
+
+    Raises:
+        ValueError: ``source`` is not a :class:`DataSource`, or its name is taken and ``replace`` is False.
+
+    Example:
+        >>> def noise(config):  # any (n, 3) series: input, target, target
+        ...     return np.random.default_rng(config.data_seed).random((config.n_points, 3))
+        >>> register_source(DataSource("noise", "white noise", noise)).name, "noise" in source_names()
+        ('noise', True)
+        >>> load_lorenz(LorenzConfig(n_points=100, system="noise"), cache_dir=None).train_inputs.shape
+        (12, 20, 1)
+        >>> del SOURCES["noise"]
+    """
+    if not isinstance(source, DataSource):
+        raise ValueError(f"register_source expects a DataSource, got {type(source).__name__}")
+    if source.name in SOURCES and not replace:
+        raise ValueError(f"data source {source.name!r} is already registered; pass replace=True to replace it")
+    SOURCES[source.name] = source
+    return source
+
+
+def source_names() -> tuple[str, ...]:
+    """The registered data sources' names, in registration order.
+
+    Example:
+        >>> source_names()
+        ('lorenz', 'file')
+    """
+    return tuple(SOURCES)
+
+
+def data_source(name: str) -> DataSource:
+    """The registered data source ``name``; ``ValueError`` listing the choices otherwise.
+
+    Example:
+        >>> data_source("lorenz").label
+        'Lorenz-63'
+    """
+    return SOURCES[check_choice("data source", name, SOURCES)]
+
+
+register_source(DataSource("lorenz", "Lorenz-63", lorenz_series))
+register_source(
+    DataSource("file", "data file", lambda config: read_series(str(config.data_path), config.columns), False)
+)
