@@ -68,6 +68,8 @@ class LorenzConfig:
         if self.system is not None and (self.system == "file") != (self.data_path is not None):
             raise ValueError(f"system {self.system!r} and data_path={self.data_path!r} disagree: a file is 'file'")
         data_source(self.source_name)
+        if self.system in ("lorenz", "file"):  # the default for the data_path: the same data, the same cache key
+            object.__setattr__(self, "system", None)
         object.__setattr__(self, "columns", parse_columns(self.columns))
         if not 0 < self.train_fraction < 1:
             raise ValueError(f"train_fraction must lie in (0, 1), got {self.train_fraction!r}")
