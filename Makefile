@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-PROFILE ?= quick
+PROFILE ?= paper
 PYTEST_ARGS ?=
 # The pinned environment: `make lock` writes LOCK (every dependency but torch, with hashes) and
 # environment.yml from pyproject.toml; `make setup` installs exactly LOCK, then the CPU build of
@@ -26,7 +26,8 @@ help:
 	@echo "make lint    the tool checks alone (ruff lint and format); make test runs them first"
 	@echo "make test-fast  the tests without the slow end-to-end and browser ones"
 	@echo "make lab     open notebooks/ in JupyterLab with the project's kernel"
-	@echo "make book    run the study (PROFILE=smoke|quick|paper, default quick) and build the book"
+	@echo "make book    build the book (PROFILE=paper, the default: the archived paper-scale runs, verified;"
+	@echo "            quick: everything recomputed at reduced scale; smoke: the tests' tiny build)"
 	@echo "make runs    only execute the notebooks of PROFILE into build/PROFILE/"
 	@echo "            EXECUTOR=make (default, make -j) or EXECUTOR=dask [DASK_SCHEDULER=tcp://host:port] [WORKERS=N]"
 	@echo "make check   the state of every task of PROFILE (up to date, not built, damaged: which file, inputs changed), running nothing"
