@@ -23,7 +23,7 @@ help:
 	@echo "make setup   create .venv and install the package with its dependencies"
 	@echo "make lock    re-resolve pyproject.toml into $(LOCK) and environment.yml (after changing dependencies)"
 	@echo "make test    run the test suite (installs first)"
-	@echo "make lint    the tool checks alone (ruff lint and format); make test runs them first"
+	@echo "make lint    the tool checks alone (ruff lint and format, mypy on qrnn_core); make test runs them first"
 	@echo "make test-fast  the tests without the slow end-to-end and browser ones"
 	@echo "make lab     open notebooks/ in JupyterLab with the project's kernel"
 	@echo "make book    build the book (PROFILE=paper, the default: the archived paper-scale runs, verified;"
@@ -61,11 +61,12 @@ test: $(STAMP) chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The tool checks, a step of their own: lint and format (ruff) on both packages, the tests, the tools
-# and the notebooks.
+# and the notebooks; the library's types (mypy, configured in pyproject.toml).
 LINTED := qrnn_core qrnn_study tests tools notebooks
 lint: $(STAMP)
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m mypy qrnn_core
 
 # The browser test (tests/test_browser.py) drives the system Chromium; it is installed here when
 # missing and we are root (apt-get); otherwise this prints what to do, and the test fails saying so.

@@ -113,7 +113,7 @@ def aer_probabilities(
     outcomes = 2 ** (n_qubits // 2)
     out = np.empty((batch, steps, outcomes))
     for b in range(batch):
-        if exact:
+        if shots is None:
             data = result.data(b)
             out[b] = [data[f"p{t}"] for t in range(steps)]
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -165,7 +166,7 @@ class BackendSpec:
     differentiable: bool
     devices: tuple[str, ...] = ("cpu",)
     default_shots: int | None = None
-    resolve_device: Callable[[str], object] = torch_device
+    resolve_device: Callable[[str], Any] = torch_device
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not BACKEND_NAME.fullmatch(self.name):
@@ -250,6 +251,11 @@ def backend_spec(name: str) -> BackendSpec:
 
 
 register(BackendSpec("torch", "torch (exact)", run_torch, True, True, True, ("cpu", "cuda")))
-_AER = {"devices": ("cpu", "gpu"), "resolve_device": aer_device}
-register(BackendSpec("aer", "Qiskit Aer (shots)", run_aer, False, True, False, default_shots=DEFAULT_AER_SHOTS, **_AER))
-register(BackendSpec("aer-exact", "Qiskit Aer (density matrix)", run_aer, True, False, False, **_AER))
+register(
+    BackendSpec("aer", "Qiskit Aer (shots)", run_aer, False, True, False, ("cpu", "gpu"), DEFAULT_AER_SHOTS, aer_device)
+)
+register(
+    BackendSpec(
+        "aer-exact", "Qiskit Aer (density matrix)", run_aer, True, False, False, ("cpu", "gpu"), None, aer_device
+    )
+)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 
-def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """An integer (not a bool) in ``[low, high]`` (either bound optional)."""
     bad = isinstance(value, bool) or not isinstance(value, int)
     if not bad:
@@ -24,19 +25,19 @@ def check_int(name: str, value: object, low: int | None = None, high: int | None
     return value
 
 
-def check_optional_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int | None:
+def check_optional_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int | None:
     """``None`` or an integer in ``[low, high]``."""
     return None if value is None else check_int(name, value, low, high)
 
 
-def check_positive(name: str, value: object) -> float:
+def check_positive(name: str, value: Any) -> float:
     """A finite number > 0 (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
 
-def check_number(name: str, value: object, low: float | None = None, high: float | None = None) -> float:
+def check_number(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
     """A finite number in ``[low, high]`` (either bound optional)."""
     ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
     if ok:
@@ -49,7 +50,7 @@ def check_number(name: str, value: object, low: float | None = None, high: float
     return float(value)
 
 
-def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
+def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     """One of ``allowed``."""
     allowed = tuple(allowed)
     if value not in allowed:

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ class LorenzConfig:
     horizon: int = 1
     context_length: int = 1
     data_path: str | None = None
-    columns: tuple[int, int, int] = (0, 1, 2)
+    columns: tuple[int, int, int] | str = (0, 1, 2)  # "0,1,2" becomes (0, 1, 2)
     scale: str = "minmax"
     system: str | None = None  # a registered data source; None: "file" with a data_path, else "lorenz"
 
@@ -119,7 +120,7 @@ class LorenzData:
     val_start: int
 
 
-def parse_columns(columns: object) -> tuple[int, int, int]:
+def parse_columns(columns: Any) -> tuple[int, int, int]:
     """Three distinct column indices (input, target 1, target 2) from ``"0,1,2"`` or a sequence."""
     parts = columns.split(",") if isinstance(columns, str) else columns
     try:
@@ -314,8 +315,9 @@ def load_lorenz(config: LorenzConfig | None = None, cache_dir: str | Path | None
     The cache file stores the parameters it was made with and is written atomically.
     """
     config = config or LorenzConfig()
-    cached = cache_dir is not None and data_source(config.source_name).generated
-    path = Path(cache_dir) / f"{config.system or 'lorenz'}_{config.key()}.npz" if cached else None
+    path = None
+    if cache_dir is not None and data_source(config.source_name).generated:
+        path = Path(cache_dir) / f"{config.system or 'lorenz'}_{config.key()}.npz"
     identity = json.dumps(config.identity())
     if path is not None and path.exists():
         with np.load(path) as stored:

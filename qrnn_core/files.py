@@ -22,7 +22,7 @@ import torch
 TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Write ``path`` through ``write(tmp)`` and an ``os.replace``; create parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
 
     return atomic_write(path, write)
 

@@ -119,6 +119,7 @@ class _EstimatedLayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weight, bias, features, model: QRNN):
         angles = input_angles(weight, bias, features)
+        assert model.estimator is not None  # the layer is applied only with an estimator
         plan = model.estimator.plan(weight, bias, features, model.generator)
         probs = model.evaluate(torch.cat([angles.unsqueeze(0), plan.angles]).flatten(0, 1))
         probs = probs.reshape(plan.angles.shape[0] + 1, *angles.shape[:2], -1)

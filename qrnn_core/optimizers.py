@@ -15,6 +15,7 @@ A :class:`LayerOptimizer`'s ``state_dict`` holds everything that changes while t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 
@@ -88,7 +89,7 @@ class LayerOptimizer:
             factor = self.gains.step_factor(self.updates)
             for group, lr in zip(self.torch_optimizer.param_groups, self.lrs):
                 group["lr"] = lr * factor
-            self.model.estimator.epsilon = self.epsilon * self.gains.perturbation_factor(self.updates)
+            cast(Any, self.model.estimator).epsilon = self.epsilon * self.gains.perturbation_factor(self.updates)
 
     def step(self) -> None:
         """Apply the update with the gradients of the last backward pass."""

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .backends import backend_names, cuda_available, uses_cuda
 from .checks import check_int, check_optional_int, check_positive
-from .data import DEFAULT_CACHE, LorenzConfig, file_sha256, load_lorenz, window_counts
+from .data import DEFAULT_CACHE, DEFAULT_DATA_SEED, LorenzConfig, file_sha256, load_lorenz, window_counts
 from .estimators import method_names
 from .files import (
     TEMPORARY_NAME,
@@ -62,11 +63,19 @@ RESUMABLE_CHANGES = ("epochs", "cache_dir")
 # What a run folder may hold besides temporary files of interrupted writes (files.TEMPORARY_NAME).
 RUN_FILES = (RESULT, UPDATES, PREDICTIONS, CHECKPOINT_LAST, CHECKPOINT_BEST, EPOCH_CHECKPOINTS)
 # What a checkpoint to resume from holds (see _checkpoint; checkpoints before the data record lack "data").
-CHECKPOINT_KEYS = ("config", "epoch", "model", "optimizer", "estimator", "model_generator", "shuffle_generator")
+CHECKPOINT_KEYS: tuple[str, ...] = (
+    "config",
+    "epoch",
+    "model",
+    "optimizer",
+    "estimator",
+    "model_generator",
+    "shuffle_generator",
+)
 CHECKPOINT_KEYS += ("circuit_evaluations", "history")
 
 
-def _opt(help_text: str, default=None, **extra) -> object:
+def _opt(help_text: str, default: Any = None, **extra: Any) -> Any:
     return field(default=default, metadata={"help": help_text, **extra})
 
 
@@ -141,7 +150,7 @@ class TrainConfig:
 
     def model_config(self) -> QRNNConfig:
         """The model's part of the configuration (validated by ``QRNNConfig``)."""
-        names = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method")
+        names: tuple[str, ...] = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method")
         names += ("epsilon", "spsa_samples", "precision")
         return QRNNConfig(**{name: getattr(self, name) for name in names})
 
@@ -151,14 +160,13 @@ class TrainConfig:
 
     def data_config(self) -> LorenzConfig:
         """The Lorenz task's parameters (the paper's, with this run's sequence and context length)."""
-        extra = {} if self.data_seed is None else {"data_seed": self.data_seed}
         return LorenzConfig(
             seq_len=self.seq_len,
             context_length=self.context_length,
             data_path=self.data_path,
             columns=self.columns,
             scale=self.scale,
-            **extra,
+            data_seed=DEFAULT_DATA_SEED if self.data_seed is None else self.data_seed,
         )
 
     @property
@@ -570,21 +578,8 @@ def train(
             (work / name).unlink(missing_ok=True)
         optimizer = _optimizer(model, config)
         shuffle = torch.Generator().manual_seed(config.seed + 1)
-        if state is None:
-            before_validation = model.generator.get_state()
-            scores, pred, seconds = _validate(model, task)
-            history = {
-                "initial_validation": scores,
-                "epochs": [],
-                "updates": [],
-                "validation_s": [seconds],
-                "session_s": 0.0,
-                "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred},
-                "last_pred": pred,
-            }
-            if log:
-                log(f"epoch 0 (untrained): {_scores_text(scores)}")
-            _save_epoch(work, model, optimizer, shuffle, config, history, data, True, before_validation)
+        if state is None or resume is None:
+            history = _untrained(work, model, optimizer, shuffle, config, task, data, log)
         else:
             history = _restore(state, model, optimizer, shuffle, work, resume)
         n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
@@ -598,26 +593,74 @@ def train(
             dynamic_ncols=True,
         ) as bar:
             for epoch in range(done + 1, config.epochs + 1):
-                epoch_start = time.perf_counter()
-                records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
-                before_validation = model.generator.get_state()
-                scores, pred, seconds = _validate(model, task)
-                history["updates"].extend(records)
-                history["validation_s"].append(seconds)
-                history["last_pred"] = pred
-                history["epochs"].append(_epoch_record(epoch, records, scores, time.perf_counter() - epoch_start))
-                best = history["best"]["epoch"] == 0 or scores["rmse_mean"] < history["best"]["val_rmse_mean"]
-                if best:
-                    history["best"] = {"epoch": epoch, "val_rmse_mean": scores["rmse_mean"], "pred": pred}
-                if log:
-                    log(
-                        f"epoch {epoch}: {_scores_text(scores)}  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})"
-                    )
+                best, before_validation = _train_epoch(
+                    model, optimizer, task, config, shuffle, epoch, history, bar, log
+                )
                 history["session_s"] += time.perf_counter() - session_start
                 session_start = time.perf_counter()
                 _save_epoch(work, model, optimizer, shuffle, config, history, data, best, before_validation)
         history["session_s"] += time.perf_counter() - session_start
         return _finish(work, config, task, history, data)
+
+
+def _untrained(
+    work: Path,
+    model: QRNN,
+    optimizer: LayerOptimizer,
+    shuffle: torch.Generator,
+    config: TrainConfig,
+    task: _Task,
+    data: dict,
+    log: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """A new run's history: the untrained model's validation (epoch 0), saved as its first checkpoint."""
+    before_validation = model.generator.get_state()
+    scores, pred, seconds = _validate(model, task)
+    history = {
+        "initial_validation": scores,
+        "epochs": [],
+        "updates": [],
+        "validation_s": [seconds],
+        "session_s": 0.0,
+        "best": {"epoch": 0, "val_rmse_mean": scores["rmse_mean"], "pred": pred},
+        "last_pred": pred,
+    }
+    if log:
+        log(f"epoch 0 (untrained): {_scores_text(scores)}")
+    _save_epoch(work, model, optimizer, shuffle, config, history, data, True, before_validation)
+    return history
+
+
+def _train_epoch(
+    model: QRNN,
+    optimizer: LayerOptimizer,
+    task: _Task,
+    config: TrainConfig,
+    shuffle: torch.Generator,
+    epoch: int,
+    history: dict[str, Any],
+    bar: tqdm,
+    log: Callable[[str], None] | None,
+) -> tuple[bool, torch.Tensor]:
+    """One epoch's updates and validation, recorded in ``history``.
+
+    Returns:
+        Whether the epoch is the best so far, and the model generator's state before its validation.
+    """
+    epoch_start = time.perf_counter()
+    records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
+    before_validation = model.generator.get_state()
+    scores, pred, seconds = _validate(model, task)
+    history["updates"].extend(records)
+    history["validation_s"].append(seconds)
+    history["last_pred"] = pred
+    history["epochs"].append(_epoch_record(epoch, records, scores, time.perf_counter() - epoch_start))
+    best = history["best"]["epoch"] == 0 or scores["rmse_mean"] < history["best"]["val_rmse_mean"]
+    if best:
+        history["best"] = {"epoch": epoch, "val_rmse_mean": scores["rmse_mean"], "pred": pred}
+    if log:
+        log(f"epoch {epoch}: {_scores_text(scores)}  (train RMSE {history['epochs'][-1]['train_rmse']:.4f})")
+    return best, before_validation
 
 
 def _scores_text(scores: dict) -> str:
@@ -739,7 +782,7 @@ def run_or_skip(config: TrainConfig, out_dir: str | Path, skip_unavailable: bool
     return result
 
 
-def _read_run_file(path: Path, read: Callable[[Path], object]) -> object:
+def _read_run_file(path: Path, read: Callable[[Path], Any]) -> Any:
     """``read(path)``, with any sign of a damaged file turned into an error naming it."""
     try:
         return read(path)
