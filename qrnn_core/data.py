@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .checks import check_choice, check_int
+from .checks import check_choice, check_int, check_positive
 from .files import save_npz
 
 # At the repository root (never relative to the working directory, e.g. notebooks/), or $QRNN_DATA_CACHE.
@@ -57,13 +57,9 @@ class LorenzConfig:
     def __post_init__(self) -> None:
         ints = {"n_points": 2, "transient": 0, "stride": 1, "seq_len": 1, "horizon": 1, "context_length": 1}
         for name, low in ints.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+            check_int(name, getattr(self, name), low)
         for name in ("dt", "sigma", "rho", "beta"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+            check_positive(name, getattr(self, name))
         check_int("data_seed", self.data_seed, 0)
         check_choice("scale", self.scale, SCALES)
         if self.system is not None and (self.system == "file") != (self.data_path is not None):
@@ -309,10 +305,25 @@ def make_windows(series: np.ndarray, config: LorenzConfig) -> dict[str, np.ndarr
 
 
 def load_lorenz(config: LorenzConfig | None = None, cache_dir: str | Path | None = DEFAULT_CACHE) -> LorenzData:
-    """The task's data, read from ``cache_dir`` if a file with the same parameters exists.
+    """The task's data (from any registered source), read from ``cache_dir`` if a file with the same parameters exists.
 
-    ``cache_dir=None`` disables the cache, and a series read from a file is never cached.
-    The cache file stores the parameters it was made with and is written atomically.
+    Args:
+        config: the data's parameters (default: the paper's Lorenz-63 task).
+        cache_dir: the cache folder; ``None`` disables the cache. A series read from a file
+            is never cached. A cache file stores the parameters it was made with and is
+            written atomically.
+
+    Returns:
+        The scaled series and the windows cut from it.
+
+    Raises:
+        ValueError: a data file that cannot be used, or a series too short for the windows.
+        FileNotFoundError: a missing data file.
+
+    Example:
+        >>> data = load_lorenz(LorenzConfig(), cache_dir=None)
+        >>> data.train_inputs.shape, data.train_targets.shape, data.val_inputs.shape
+        ((1384, 20, 1), (1384, 20, 2), (1, 2969, 1))
     """
     config = config or LorenzConfig()
     path = None

@@ -350,7 +350,21 @@ REGISTRY: dict[str, MethodSpec] = {}
 def register(spec: MethodSpec, replace: bool = False) -> MethodSpec:
     """Add a gradient method; from then on models, training, the CLI and the analyses accept it.
 
-    A name already registered is refused unless ``replace=True``.
+    Args:
+        spec: the method.
+        replace: replace a method of the same name (refused otherwise).
+
+    Returns:
+        ``spec``.
+
+    Raises:
+        ValueError: ``spec`` is not a :class:`MethodSpec`, or its name is taken and ``replace`` is False.
+
+    Example:
+        >>> spec = MethodSpec("spsa-4", "SPSA, 4 samples", lambda o: SPSA(o.epsilon, 4), True, 9, ("epsilon",))
+        >>> register(spec).name in method_names()
+        True
+        >>> del REGISTRY["spsa-4"]
     """
     if not isinstance(spec, MethodSpec):
         raise ValueError(f"register expects a MethodSpec, got {type(spec).__name__}")
@@ -361,12 +375,26 @@ def register(spec: MethodSpec, replace: bool = False) -> MethodSpec:
 
 
 def method_names() -> tuple[str, ...]:
-    """The registered methods' names, in registration order."""
+    """The registered methods' names, in registration order.
+
+    Example:
+        >>> method_names()[:3]
+        ('spsa', 'fdsa', 'param-shift')
+    """
     return tuple(REGISTRY)
 
 
 def method_spec(name: str) -> MethodSpec:
-    """The registered method ``name``; ``ValueError`` listing the choices otherwise."""
+    """The registered method ``name``.
+
+    Raises:
+        ValueError: no method of that name, listing the registered ones.
+
+    Example:
+        >>> spec = method_spec("fdsa")
+        >>> spec.label, spec.evaluations_per_sequence(EstimatorOptions(n_qubits=8), n_params=110, steps=20)
+        ('FDSA', 221)
+    """
     return REGISTRY[check_choice("gradient method", name, REGISTRY)]
 
 
