@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from qrnn_core import simulate
+from qrnn_core.backends import cuda_available
 from qrnn_core.estimators import method_names
 from qrnn_core.protocol import VALIDATION_STEPS
 from qrnn_study import bench, bench_report, figures, timing
@@ -67,7 +68,7 @@ def test_every_path_and_method_is_reported(quick_result):
 
 @pytest.mark.slow
 def test_gpu_rows_without_cuda(quick_result):
-    if torch.cuda.is_available():
+    if cuda_available():
         pytest.skip("a CUDA device is present")
     gpu = [r for r in quick_result["updates"] + quick_result["validation"] if r["path"] == "torch-cuda"]
     assert gpu and all(r["status"] == "not available" and "no CUDA device" in r["reason"] for r in gpu)

@@ -9,6 +9,7 @@ from scipy import stats
 
 import qrnn_core
 from qrnn_core import aer_simulator, angles_per_step, build_circuit, simulate
+from qrnn_core.backends import cuda_available
 from qrnn_core.circuit import final_readout_rz_angles, readout_qubits
 
 
@@ -142,7 +143,7 @@ def test_bad_angles_raise_clear_errors():
             build_circuit(n, steps=2)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.skipif(cuda_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_a_clear_error():
     with pytest.raises(RuntimeError, match="no CUDA device"):
         simulate(random_angles(8, 2), device="cuda")
@@ -151,7 +152,7 @@ def test_cuda_without_cuda_is_a_clear_error():
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA device on this machine")
 def test_cuda_matches_cpu():
     angles = torch.tensor(random_angles(8, 20, batch=4))
     gpu = simulate(angles, device="cuda", precision="double")
