@@ -5,16 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .backends import SimulationJob, backend_names, backend_spec
+from .backends import SimulationJob, backend_spec
 from .backends import check_shots as check_shots  # re-exported: its home is qrnn_core.backends
 from .backends import sample_frequencies as sample_frequencies  # re-exported: its home is qrnn_core.backends
-from .checks import check_choice, check_int
+from .checks import check_int
 from .circuit import angles_per_step, check_n_qubits, n_qubits_from_angles
-
-
-def check_backend(backend: str) -> str:
-    """Return ``backend`` if it is registered, else raise ``ValueError`` listing the choices."""
-    return check_choice("backend", backend, backend_names())
 
 
 def check_angles(angles: object, n_qubits: int | None = None) -> tuple[torch.Tensor, int]:
