@@ -147,7 +147,7 @@ book:
 	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
 	rm -rf book/_build book/generated
 	$(MAKE) --no-print-directory -j$(JOBS) runs
-	$(PY) -c 'import sys; from qrnn_study.study import stage_book; stage_book(sys.argv[1], ".")' $(PROFILE)
+	$(PY) -c 'import sys; from qrnn_study.book import stage_book; stage_book(sys.argv[1], ".")' $(PROFILE)
 	$(VENV)/bin/jupyter-book build book $(BOOK_FLAGS)
 	echo "book ($(PROFILE)): $(CURDIR)/book/_build/html/index.html"
 

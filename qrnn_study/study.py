@@ -12,29 +12,24 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import yaml
 
-from qrnn_core.files import copy_file
+from qrnn_core.data import LorenzConfig
 from qrnn_core.protocol import TRAIN_WINDOWS, VALIDATION_STEPS
-from qrnn_core.training import RESULT, RunRecord, load_run
-
-from . import manifest
+from qrnn_core.training import RESULT, RunRecord, TrainConfig, load_run, provenance
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ("smoke", "quick", "paper")
 # Keys of the paper's per-epoch validation RMSE in paper_reported.json, by method.
 REPORTED_VALIDATION = {"spsa": "validation_rmse_per_epoch_spsa", "fdsa": "validation_rmse_per_epoch_fdsa"}
 NOT_RUN = "not run here"
-# Folder of book/generated/ whose contents the built book serves at its root (html_extra_path in book/_config.yml).
-BOOK_EXTRA = "_extra"
 
 
 def check_profile(profile: str) -> str:
@@ -49,9 +44,19 @@ def repo_root(root: str | Path | None = None) -> Path:
     return REPO_ROOT if root is None else Path(root).resolve()
 
 
+def build_dir(profile: str, root: str | Path | None = None) -> Path:
+    """A profile's build folder, ``<root>/build/<profile>/`` (not created); every build path starts here.
+
+    Example:
+        >>> build_dir("smoke", "/repo").as_posix()
+        '/repo/build/smoke'
+    """
+    return repo_root(root) / "build" / check_profile(profile)
+
+
 def runs_dir(profile: str, root: str | Path | None = None) -> Path:
     """Where ``make book PROFILE=<profile>`` writes the run folders."""
-    return repo_root(root) / "build" / check_profile(profile) / "runs"
+    return build_dir(profile, root) / "runs"
 
 
 def chapter_data_dir(profile: str, chapter: str, root: str | Path | None = None) -> Path:
@@ -61,9 +66,35 @@ def chapter_data_dir(profile: str, chapter: str, root: str | Path | None = None)
     """
     if not chapter or not chapter.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"chapter must be a notebook name of letters, digits, '_' and '-', got {chapter!r}")
-    path = repo_root(root) / "build" / check_profile(profile) / "data" / chapter
+    path = build_dir(profile, root) / "data" / chapter
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+
+def chapter_file(profile: str, chapter: str, name: str, root: str | Path | None = None) -> Path:
+    """Where a chapter's output file ``name`` lives, ``build/<profile>/data/<chapter>/<name>`` (nothing created).
+
+    Chapter modules call this with a field of their ``OUTPUTS``; other chapters use the owner's ``load``.
+    """
+    return build_dir(profile, root) / "data" / chapter / name
+
+
+def read_output(profile: str, chapter: str, name: str, root: str | Path | None = None) -> pd.DataFrame | dict | None:
+    """A chapter's output file read back (``.csv``: a DataFrame, ``.json``: a dict), or ``None`` if not written."""
+    path = chapter_file(profile, chapter, name, root)
+    if not path.is_file():
+        return None
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    if path.suffix == ".json":
+        return json.loads(path.read_text())
+    raise ValueError(f"cannot read {path}: allowed suffixes are .csv and .json")
+
+
+def missing_output(chapter: str, name: str) -> str:
+    """What a page says in place of a finding whose data a chapter did not write."""
+    return f"*Not available in this build: the `{chapter}` chapter wrote no `{name}`.*"
 
 
 @dataclass
@@ -250,6 +281,33 @@ def main_runs(runs: list[StudyRun]) -> list[StudyRun]:
     return [run for run in runs if run.params.get("sweep") is None]
 
 
+# Training settings that choose the series (TrainConfig.data_config); a profile's main runs share them.
+DATA_KEYS = ("data_seed", "data_path", "columns", "scale", "system")
+
+
+def data_settings(profile: str, root: str | Path | None = None) -> dict:
+    """The data settings (:data:`DATA_KEYS` that are set) the profile's main runs share, as ``TrainConfig`` fields.
+
+    Raises:
+        ValueError: the profile's main runs train on different series (naming them).
+    """
+    keys = [k for k in DATA_KEYS if k in TrainConfig.__dataclass_fields__]
+    settings = {
+        name: {k: params[k] for k in keys if params.get(k) is not None}
+        for name, params in run_configs(profile, root).items()
+        if params.get("sweep") is None
+    }
+    distinct = {json.dumps(s, sort_keys=True) for s in settings.values()}
+    if len(distinct) > 1:
+        raise ValueError(f"the main runs of profile {profile!r} train on different series: {settings}")
+    return next(iter(settings.values()), {})
+
+
+def profile_data(profile: str, root: str | Path | None = None) -> LorenzConfig:
+    """The series the profile's main runs train on (:func:`data_settings`), for chapters that read the data."""
+    return TrainConfig(**data_settings(profile, root)).data_config()
+
+
 def profile_scales(root: str | Path | None = None) -> pd.DataFrame:
     """The scale of every configured run of every profile (sweeps left out), in words."""
     rows = [
@@ -265,56 +323,20 @@ def profile_scales(root: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["profile", "run"])
 
 
-def stage_book(profile: str, root: str | Path | None = None) -> Path:
-    """Replace ``book/generated`` with the profile's executed notebooks; return that folder.
+# Settings a run may differ in from a sweep variant and still be one of its members, besides what the sweep varies.
+MEMBER_FREE_KEYS = ("epochs", "cache_dir")
 
-    Chapters go to ``generated/<chapter>.ipynb`` with their parameter cells hidden,
-    training runs to ``generated/train/<run>.ipynb`` with the run's label added to the
-    page title (their parameters stay visible). The tables' CSV files of each chapter
-    (``build/<profile>/data/<chapter>/*.csv``) go to ``generated/_extra/data/<chapter>/``,
-    which the book serves as ``data/<chapter>/`` (``html_extra_path``). Only
-    notebooks of configurations that exist now are copied, so nothing stale is staged,
-    and nothing is staged unless every chapter's and run's files match their manifests
-    (``make runs`` re-runs a task whose inputs changed, before the book is staged).
 
-    Raises:
-        qrnn_study.manifest.Damaged: naming every file (or manifest) that is missing, changed or not listed.
+def settings_key(run: StudyRun, varied: str) -> dict:
+    """A complete run's training configuration without ``varied`` (what a sweep varies) and :data:`MEMBER_FREE_KEYS`.
+
+    The one rule for "a run counts as a member of a sweep variant": its key equals the variant's
+    and it ran at least the variant's epochs (training is deterministic epoch by epoch, so its
+    first epochs are what the shorter run gives). The seeds sweep varies ``seed``; the
+    trajectories sweep varies ``data_seed``.
     """
-    root = repo_root(root)
-    build = root / "build" / check_profile(profile)
-    dest = root / "book" / "generated"
-    chapters, runs = chapter_names(profile, root), run_configs(profile, root)
-    sealed = [(f"data/{chapter}", f"chapters/{chapter}.ipynb") for chapter in chapters]
-    sealed += [(f"runs/{name}", f"train/{name}.ipynb") for name in runs]
-    problems = [
-        problem
-        for folder, notebook in sealed
-        for problem in manifest.damage(f"build/{profile}/{folder}", f"build/{profile}/{notebook}", root)
-    ]
-    if problems:
-        raise manifest.Damaged(
-            f"not staging the book of profile {profile}: "
-            + "; ".join(problems)
-            + f" (`make runs PROFILE={profile}` runs the damaged tasks again)"
-        )
-    shutil.rmtree(dest, ignore_errors=True)
-    (dest / "train").mkdir(parents=True)
-    (dest / BOOK_EXTRA / "data").mkdir(parents=True)
-    for chapter in chapters:
-        for table in sorted((build / "data" / chapter).glob("*.csv")):
-            copy_file(table, dest / BOOK_EXTRA / "data" / chapter / table.name)
-        notebook = nbformat.read(build / "chapters" / f"{chapter}.ipynb", as_version=4)
-        for cell in notebook.cells:
-            tags = cell.metadata.get("tags", [])
-            if "parameters" in tags or "injected-parameters" in tags:
-                cell.metadata["tags"] = [*tags, "remove-cell"]
-        nbformat.write(notebook, dest / f"{chapter}.ipynb")
-    for name, params in runs.items():
-        notebook = nbformat.read(build / "train" / f"{name}.ipynb", as_version=4)
-        title = notebook.cells[0]
-        title.source = title.source.replace("# Training run", f"# Training run: {params.get('run_label', name)}", 1)
-        nbformat.write(notebook, dest / "train" / f"{name}.ipynb")
-    return dest
+    free = {varied, *MEMBER_FREE_KEYS}
+    return {k: v for k, v in run.record.result["config"].items() if k not in free}
 
 
 def pick(runs: list[StudyRun], method: str, device: str = "cpu") -> StudyRun:
@@ -328,6 +350,13 @@ def pick(runs: list[StudyRun], method: str, device: str = "cpu") -> StudyRun:
 def paper_reported(root: str | Path | None = None) -> dict:
     """The paper's reported numbers (``book/paper_reported.json``)."""
     return json.loads((repo_root(root) / "book" / "paper_reported.json").read_text())
+
+
+def paper_best(reported: dict) -> dict[str, float]:
+    """The paper's best validation mean RMSE per method (SPSA, FDSA), from its reported per-epoch values."""
+    return {
+        method: float(reported_validation(reported, method)["val_rmse_mean"].min()) for method in REPORTED_VALIDATION
+    }
 
 
 def reported_validation(reported: dict, method: str) -> pd.DataFrame | None:
@@ -346,76 +375,6 @@ def reported_validation(reported: dict, method: str) -> pd.DataFrame | None:
     )
 
 
-def validation_table(run: StudyRun, reported: dict) -> pd.DataFrame:
-    """Per-epoch validation RMSE of a run beside the paper's reported mean for its method, at the run's epochs."""
-    table = run.epochs.set_index("epoch")[["val_rmse_y", "val_rmse_z", "val_rmse_mean", "train_rmse"]]
-    table.columns = ["y (measured)", "z (measured)", "mean (measured)", "training RMSE (measured)"]
-    paper = reported_validation(reported, run.method)
-    if paper is not None:
-        table = table.join(paper.set_index("epoch")["val_rmse_mean"].rename("mean (reported by the paper)"), how="left")
-    table.index.name = "epoch"
-    return table
-
-
-def best_table(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
-    """Best validation mean RMSE per run, beside the paper's best for the method."""
-    rows = []
-    for run in runs:
-        paper = reported_validation(reported, run.method)
-        row = {"run": run.label}
-        if run.complete:
-            epochs = run.epochs
-            best = epochs.loc[epochs["val_rmse_mean"].idxmin()]
-            row |= {
-                "best validation mean RMSE (measured)": float(best["val_rmse_mean"]),
-                "at epoch": int(best["epoch"]),
-            }
-        else:
-            row |= {"best validation mean RMSE (measured)": run.status_text, "at epoch": None}
-        if paper is None:
-            row |= {"best (reported by the paper)": None, "paper's epoch": None}
-        else:
-            i = paper["val_rmse_mean"].idxmin()
-            row |= {
-                "best (reported by the paper)": float(paper["val_rmse_mean"][i]),
-                "paper's epoch": int(paper["epoch"][i]),
-            }
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("run")
-
-
-def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
-    """What each training run cost on this machine: measured per update, projected per paper epoch.
-
-    The projection is ``TRAIN_WINDOWS x`` (1384) the measured mean update time plus one measured
-    validation; it is labelled as projected wherever shown.
-    """
-    rows = []
-    for run in runs:
-        row = {"run": run.label}
-        if run.complete:
-            timings = run.record.result["timings"]
-            updates = run.record.updates
-            evaluations = updates["circuit_evaluations"].mean() if len(updates) else float("nan")
-            projected = (
-                TRAIN_WINDOWS * timings["mean_update_s"] + timings["mean_validation_s"]
-                if len(updates)
-                else float("nan")
-            )
-            row |= {
-                "updates": len(updates),
-                "sequence evaluations per update": float(evaluations),
-                "mean time per update, s (measured)": timings["mean_update_s"],
-                "validation pass, s (measured)": timings["mean_validation_s"],
-                "whole run, s (measured)": timings["total_s"],
-                f"{TRAIN_WINDOWS}-sequence epoch, min (projected)": projected / 60,
-            }
-        else:
-            row |= {"updates": run.status_text}
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("run")
-
-
 def machine(runs: list[StudyRun]) -> str:
     """The hardware the profile's complete runs ran on, from their provenance."""
     seen = []
@@ -430,28 +389,10 @@ def machine(runs: list[StudyRun]) -> str:
     return "; ".join(seen) or "no complete run"
 
 
-def provenance_table(runs: list[StudyRun]) -> pd.DataFrame:
-    """Package versions, commit, device and creation time of every run, one row per run."""
-    rows = []
-    for run in runs:
-        if run.record is None:
-            rows.append({"run": run.label, "status": run.status_text})
-            continue
-        p = run.record.result["provenance"]
-        device = p["device"]
-        rows.append(
-            {
-                "run": run.label,
-                "status": run.status if run.complete else run.status_text,
-                "CPU": device["cpu"],
-                "torch threads": device["torch_threads"],
-                "CUDA device": device.get("cuda_device") or "none",
-                **{k: v or "" for k, v in p["versions"].items()},
-                "git commit": (p.get("git_commit") or "unknown")[:10],
-                "created": p["created"],
-            }
-        )
-    return pd.DataFrame(rows).set_index("run").fillna("")
+def machine_text() -> str:
+    """This machine in words, for captions: CPU model, torch threads and cores."""
+    device = provenance(TrainConfig())["device"]
+    return f"{device['cpu']} ({device['torch_threads']} torch threads, {os.cpu_count()} cores), no GPU used"
 
 
 def archive_note(runs: list[StudyRun]) -> str:

@@ -3,7 +3,7 @@
 :func:`show_table` writes the full table to ``build/<profile>/data/<chapter>/<name>.csv``
 and displays it as HTML: human headers (with units), integers as integers, 3-4
 significant digits, "—" for missing values, no empty rows, long tables shortened with the
-full table in a collapsible block, and a link to the CSV. ``study.stage_book`` copies the
+full table in a collapsible block, and a link to the CSV. ``book.stage_book`` copies the
 CSV files into the book, where the link resolves (``book/_static/tables.css`` styles
 the tables so they fit the text column).
 """
@@ -24,7 +24,7 @@ from qrnn_core.files import write_csv
 from .study import chapter_data_dir
 
 MISSING = "—"
-# Where the built book serves chapter data, relative to the book's root (see study.stage_book).
+# Where the built book serves chapter data, relative to the book's root (see book.stage_book).
 BOOK_DATA_URL = "data"
 SIGNIFICANT = 4
 # Headers of column names used by several chapters; other names are turned into words by `header`.
@@ -215,7 +215,11 @@ def render_table(
 
 
 def csv_path(profile: str, chapter: str, name: str, root: str | Path | None = None) -> Path:
-    """Where a chapter's table ``name`` is written: ``build/<profile>/data/<chapter>/<name>.csv``."""
+    """Where a chapter's table ``name`` is written: ``build/<profile>/data/<chapter>/<name>.csv``.
+
+    ``name`` may carry the ``.csv`` suffix (as a chapter's ``OUTPUTS`` field does).
+    """
+    name = name.removesuffix(".csv")
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"table name must be letters, digits, '_' and '-', got {name!r}")
     return chapter_data_dir(profile, chapter, root) / f"{name}.csv"
@@ -223,6 +227,7 @@ def csv_path(profile: str, chapter: str, name: str, root: str | Path | None = No
 
 def book_csv_href(chapter: str, name: str) -> str:
     """The CSV's address relative to a chapter page of the built book (``generated/<chapter>.html``)."""
+    name = name.removesuffix(".csv")
     return f"../{BOOK_DATA_URL}/{chapter}/{name}.csv"
 
 
@@ -260,7 +265,7 @@ def show_table(
         links=links,
         shown=shown,
         csv_href=book_csv_href(chapter, name),
-        csv_label=f"{name}.csv",
+        csv_label=f"{name.removesuffix('.csv')}.csv",
     )
     write_csv(path, tidy(table))
     display(HTML(rendered))

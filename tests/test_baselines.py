@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from qrnn_core.data import LorenzConfig, load_lorenz
-from qrnn_study.baselines import (
+from qrnn_study.chapters.baselines import best_pair, export_table, verdict
+from qrnn_study.classical import (
     BEST,
     MATCHED,
     BaselineConfig,
@@ -15,7 +16,6 @@ from qrnn_study.baselines import (
     EchoStateNetwork,
     LinearRegression,
     Split,
-    export_table,
     gru_parameters,
     gru_predict,
     lagged,
@@ -26,7 +26,6 @@ from qrnn_study.baselines import (
     select,
     split,
     train_gru,
-    verdict,
 )
 
 TINY = BaselineConfig(
@@ -96,7 +95,7 @@ def test_select_separates_the_parameter_matched_and_the_best_choice():
 
 
 def test_parameter_counts_match_the_models():
-    from qrnn_study.baselines import GRURegressor
+    from qrnn_study.classical import GRURegressor
 
     assert gru_parameters(5) == GRURegressor(5).n_parameters == 132
     assert mlp_parameters(16, 7) == 16 * 7 + 7 + 7 * 2 + 2
@@ -205,3 +204,25 @@ def test_export_and_verdict_come_from_the_table():
 def test_bad_config_raises(field, value):
     with pytest.raises(ValueError, match=field):
         BaselineConfig(**{field: value})
+
+
+def test_best_pair_is_the_one_reading_of_best_qrnn_against_best_classical():
+    table = pd.DataFrame(
+        {
+            "model": ["QRNN, SPSA", "QRNN, FDSA", "gru (140 parameters)", "linear (4 parameters)"],
+            "family": ["qrnn", "qrnn", "gru", "linear"],
+            "choice": ["", "", MATCHED, BEST],
+            "hyperparameters": ["", "", "width 5", "window 1"],
+            "parameters": [144, 144, 140, 4],
+            "rmse_y": [0.2, 0.1, 0.05, 0.3],
+            "rmse_z": [0.2, 0.1, 0.05, 0.3],
+            "rmse_mean": [0.2, float("nan"), 0.05, 0.3],
+            "train_time_s": [1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    for shown in (table, export_table(table)):  # before export (family) and as written (kind)
+        qrnn, classical, q, c = best_pair(shown)
+        assert len(qrnn) == 1 and len(classical) == 2
+        assert q["model"] == "QRNN, SPSA" and c["model"] == "gru (140 parameters)"
+    assert "reaches 0.0500, 4.0 times lower" in verdict(table)
+    assert best_pair(table[table["family"] != "qrnn"])[2] is None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from qrnn_core.files import write_csv
-from qrnn_study import findings, study
+from qrnn_study import study
+from qrnn_study.chapters import conclusion, discussion
 
 
 def _baselines(qrnn_rmse: float) -> pd.DataFrame:
@@ -24,17 +25,17 @@ def _baselines(qrnn_rmse: float) -> pd.DataFrame:
 
 
 def test_baseline_findings_say_who_wins():
-    lines = findings.baseline_findings(_baselines(0.12))
+    lines = discussion.baseline_findings(_baselines(0.12))
     assert "the QRNN **loses**" in lines[0] and "MLP, best found" in lines[0]
     assert "2 of 3 classical models beat the best QRNN" in lines[1]
     assert "GRU, parameter-matched (140 parameters), 0.0500: it beats the QRNN" in lines[3]
-    assert "the QRNN **wins**" in findings.baseline_findings(_baselines(0.01))[0]
-    assert findings.baseline_findings(None) == [findings.missing(findings.BASELINES)]
+    assert "the QRNN **wins**" in discussion.baseline_findings(_baselines(0.01))[0]
+    assert discussion.baseline_findings(None) == [discussion.missing(discussion.BASELINES)]
 
 
 def test_trajectory_findings_place_the_papers_best_and_compare_with_seeds():
     reported = study.paper_reported()
-    best = findings.paper_best(reported)
+    best = study.paper_best(reported)
     assert 0.1 < best["spsa"] < best["fdsa"] < 0.13
     values = [best["spsa"] - 0.01, best["spsa"] + 0.01, best["spsa"] + 0.02, best["spsa"] + 0.03]
     table = pd.DataFrame(
@@ -50,14 +51,16 @@ def test_trajectory_findings_place_the_papers_best_and_compare_with_seeds():
     comparison = pd.DataFrame(
         [{"model": "QRNN, SPSA", "trajectories: n": 4, "trajectories: sd": 0.017, "seeds: n": 5, "seeds: sd": 0.004}]
     )
-    (text,) = findings.trajectory_findings(table, comparison, reported)
+    (text,) = discussion.trajectory_findings(table, comparison, reported)
     assert f"25% at or below paper's SPSA best ({best['spsa']:.4f})" in text
     assert "spread across trajectories (sd 0.0170) is larger than across training seeds (sd 0.0040, 5 seeds)" in text
-    assert findings.trajectory_findings(table, None, reported) == [findings.missing(findings.TRAJECTORIES_VS_SEEDS)]
+    assert discussion.trajectory_findings(table, None, reported) == [
+        discussion.missing(discussion.TRAJECTORIES_VS_SEEDS)
+    ]
 
 
 def test_conclusion_reads_the_chapters_data(tmp_path):
     (tmp_path / "configs" / "smoke").mkdir(parents=True)
-    assert "wrote no `seeds.csv`" in findings.conclusion_points("smoke", tmp_path)[1]
-    write_csv(findings.data_path("smoke", findings.BASELINES, tmp_path), _baselines(0.12))
-    assert "the QRNN **loses**" in findings.conclusion_points("smoke", tmp_path)[0]
+    assert "wrote no `seeds.csv`" in conclusion.conclusion_points("smoke", tmp_path)[1]
+    write_csv(study.chapter_file("smoke", *discussion.BASELINES, tmp_path), _baselines(0.12))
+    assert "the QRNN **loses**" in conclusion.conclusion_points("smoke", tmp_path)[0]

@@ -15,7 +15,7 @@ import pytest
 from test_pipeline import CHAPTERS, ROOT, chapter_notebook, chapter_repo, command, fake_build, smoke_tree
 
 from qrnn_core.training import load_run
-from qrnn_study import manifest, pipeline, study
+from qrnn_study import book, manifest, pipeline, study
 
 # ---------------------------------------------------------------- manifests (no notebook runs)
 
@@ -194,7 +194,7 @@ def test_each_attack_is_detected_naming_the_file(built, path, attack, task, stat
                 study.load_profile("smoke", built)
         if state.startswith("damaged"):  # the book stages nothing damaged (`make runs` re-runs changed inputs)
             with pytest.raises(manifest.Damaged, match=re.escape(state.removeprefix("damaged: "))):
-                study.stage_book("smoke", built)
+                book.stage_book("smoke", built)
     finally:
         (built / path).write_bytes(saved)
     assert states(built) == UP_TO_DATE, "the restored file verifies again"
@@ -209,7 +209,7 @@ def test_make_runs_repairs_the_damage_while_a_second_build_exits(built):
     assert checked.returncode != 0
     assert f"{RESULT}: checksum mismatch" in checked.stdout and f"{TABLE_CSV}: checksum mismatch" in checked.stdout
     with pytest.raises(manifest.Damaged, match=f"{TABLE_CSV}: checksum mismatch"):
-        study.stage_book("smoke", built)
+        book.stage_book("smoke", built)
     first: list = []
     thread = threading.Thread(target=lambda: first.append(command(built, "-j2")))
     thread.start()
@@ -232,5 +232,5 @@ def test_make_runs_repairs_the_damage_while_a_second_build_exits(built):
     assert states(built) == UP_TO_DATE
     assert all(run.complete for run in study.load_profile("smoke", built))
     assert load_run(built / "build/smoke/runs/exact-cpu").result["config"]["seed"] == 7
-    assert (study.stage_book("smoke", built) / "final.ipynb").is_file()
+    assert (book.stage_book("smoke", built) / "final.ipynb").is_file()
     assert not any(built.glob("build/smoke/*/.*.tmp.ipynb")), "no build was left half done"

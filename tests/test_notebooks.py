@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import ast
+import importlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 import yaml
 
 from qrnn_core.training import TrainConfig
-from qrnn_study import study
+from qrnn_study import pipeline, study
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -84,17 +86,52 @@ def test_bad_parameter_fails_with_a_clear_message(tmp_path, parameters, message)
     assert not (tmp_path / "run").exists(), "nothing is written before the parameters are checked"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_from_the_notebooks_folder_with_its_defaults(smoke_tree, tmp_path, path):
-    """Opened in JupyterLab from notebooks/ and run top to bottom: no parameters, smoke scale, nothing written there.
+def _references(notebook: nbformat.NotebookNode) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The ``from qrnn_... import name`` pairs of a notebook's code, and the ``alias.attribute`` uses of those names."""
+    imports, uses, modules = [], [], {}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("qrnn_"):
+                for alias in node.names:
+                    imports.append((node.module, alias.name))
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+                uses.append((modules[node.value.id], node.attr))
+    return imports, uses
 
-    Runs in the smoke book's tree (tests/conftest.py), whose build/smoke/ holds the runs the chapters read.
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_names_only_what_the_study_defines(path):
+    """Every ``from qrnn_... import x`` and every ``x.attribute`` of an imported module exists (no execution)."""
+    imports, uses = _references(nbformat.read(path, as_version=4))
+    for module, name in imports:
+        owner = importlib.import_module(module)
+        assert hasattr(owner, name) or importlib.util.find_spec(f"{module}.{name}"), f"{path.name}: {module}.{name}"
+    for qualified, attribute in uses:
+        try:
+            owner = importlib.import_module(qualified)
+        except ModuleNotFoundError:
+            continue  # a class or function, not a module: its attributes are not checked here
+        assert hasattr(owner, attribute), f"{path.name}: {qualified}.{attribute} does not exist"
+
+
+# Settings the smoke book scales down from a notebook's defaults (the defaults are the quick scale).
+SMOKE_SCALE = {"add_your_method": {"epochs", "n_train", "val_length"}, "baselines": {"search"}}
+
+
+@pytest.mark.parametrize("chapter", study.chapter_names("smoke", ROOT))
+def test_smoke_book_runs_each_notebook_with_its_defaults(chapter):
+    """The smoke book (``make runs PROFILE=smoke``) executes each chapter with its own defaults but for the scale.
+
+    So its execution is the check that a notebook's defaults run; nothing runs here.
     """
-    folder = smoke_tree / "notebooks"
-    before = sorted(folder.rglob("*"))
-    args = papermill_args(folder / path.name, tmp_path / path.name, folder)
-    env = os.environ | {"PYTHONPATH": str(smoke_tree), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(args, capture_output=True, text=True, timeout=900, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert sorted(folder.rglob("*")) == before, "the notebook wrote inside notebooks/"
+    defaults = pipeline.notebook_parameters(ROOT / "notebooks" / f"{chapter}.ipynb")
+    config = yaml.safe_load((ROOT / "configs" / "smoke" / f"{chapter}.yaml").read_text()) or {}
+    settings = {k: v for k, v in config.items() if k not in pipeline.CHAPTER_KEYS}
+    assert set(settings) <= set(defaults), f"configs/smoke/{chapter}.yaml sets what the notebook does not take"
+    changed = {k for k, v in settings.items() if defaults[k] != v}
+    assert changed <= SMOKE_SCALE.get(chapter, set()), f"smoke {chapter} departs from the defaults in {changed}"

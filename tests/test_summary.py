@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import base64
+import matplotlib
 
-import nbformat
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from qrnn_study import study, summary
+from qrnn_study import study
+from qrnn_study.chapters import baselines, gradient_quality, summary
 
 
 def benchmark(speedups: dict[str, float | None]) -> dict:
@@ -37,9 +39,10 @@ def test_speedups_take_the_fastest_path_and_say_what_was_projected():
 
 
 def test_baselines_missing_is_not_built_and_present_gives_the_best_of_each_kind(tmp_path):
-    missing = summary.baseline_rows(tmp_path / "baselines.csv")
+    missing = summary.baseline_rows(baselines.load("smoke", tmp_path))
     assert len(missing) == 1 and missing[0]["this build"].startswith(summary.NOT_BUILT)
-    pd.DataFrame(
+    assert baselines.OUTPUTS.table in missing[0]["this build"]
+    table = pd.DataFrame(
         {
             "model": ["QRNN, SPSA", "QRNN, FDSA", "GRU", "linear"],
             "kind": ["qrnn", "qrnn", "classical", "classical"],
@@ -49,27 +52,23 @@ def test_baselines_missing_is_not_built_and_present_gives_the_best_of_each_kind(
             "rmse_mean": [0.2, float("nan"), 0.05, 0.08],
             "train_time_s": [10.0, 20.0, 3.0, 0.1],
         }
-    ).to_csv(tmp_path / "baselines.csv", index=False)
-    qrnn, classical = summary.baseline_rows(tmp_path / "baselines.csv")
+    )
+    study.chapter_data_dir("smoke", baselines.CHAPTER, tmp_path)  # created
+    table.to_csv(study.chapter_file("smoke", baselines.CHAPTER, baselines.OUTPUTS.table, tmp_path), index=False)
+    qrnn, classical = summary.baseline_rows(baselines.load("smoke", tmp_path))
     assert qrnn["this build"] == "0.2000: QRNN, SPSA (measured)"
     assert classical["this build"] == "0.0500: GRU (measured)" and "122 trained parameters" in classical["scale"]
 
 
-def test_chapter_figure_is_read_from_the_executed_chapter(tmp_path):
-    png = b"\x89PNG fake"
-    cell = nbformat.v4.new_code_cell("plot()")
-    cell.outputs = [
-        nbformat.v4.new_output("display_data", {"image/png": base64.b64encode(png).decode()}),
-        nbformat.v4.new_output("display_data", {"text/markdown": "**Figure 1.** Cosine."}),
-    ]
-    path = tmp_path / "build" / "smoke" / "chapters" / "gradient_quality.ipynb"
-    path.parent.mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
-    assert summary.chapter_figure("smoke", "gradient_quality", 1, tmp_path) == (png, "**Figure 1.** Cosine.")
-    with pytest.raises(LookupError, match="shows 1 figure"):
-        summary.chapter_figure("smoke", "gradient_quality", 2, tmp_path)
-    with pytest.raises(FileNotFoundError, match="run the 'accuracy' chapter first"):
-        summary.chapter_figure("smoke", "accuracy", 1, tmp_path)
+def test_front_page_shows_the_figure_the_gradient_quality_chapter_wrote(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the 'gradient_quality' chapter first"):
+        summary.gradient_figure("smoke", tmp_path)
+    figure = plt.figure()
+    figure.add_subplot().plot([0, 1], [1, 0])
+    gradient_quality.save_figure("smoke", figure, "**Figure 1.** Cosine.", tmp_path)
+    png, caption = summary.gradient_figure("smoke", tmp_path)
+    assert png.startswith(b"\x89PNG") and caption == "**Gradient quality, Figure 1.** Cosine."
+    plt.close(figure)
 
 
 def test_front_page_runs_after_the_chapters_it_reads():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qrnn_study import manifest, study, tables
+from qrnn_study import book, manifest, study, tables
 
 
 def cells(html: str) -> list[str]:
@@ -116,6 +116,6 @@ def test_stage_book_serves_chapter_csvs(tmp_path):
     ):
         for name in names:  # as the pipeline seals each finished task
             manifest.seal(f"build/smoke/{folder}/{name}", f"build/smoke/{kind}/{name}.ipynb", [], tmp_path)
-    staged = study.stage_book("smoke", tmp_path)
-    assert (staged / study.BOOK_EXTRA / "data" / "accuracy" / "best.csv").read_text() == "a\n1\n"
-    assert "generated/" + study.BOOK_EXTRA in (study.REPO_ROOT / "book" / "_config.yml").read_text()
+    staged = book.stage_book("smoke", tmp_path)
+    assert (staged / book.BOOK_EXTRA / "data" / "accuracy" / "best.csv").read_text() == "a\n1\n"
+    assert "generated/" + book.BOOK_EXTRA in (study.REPO_ROOT / "book" / "_config.yml").read_text()

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from qrnn_core.training import RunRecord
-from qrnn_study import figures, study, trajectories
+from qrnn_study import study
+from qrnn_study.chapters import baselines, trajectories
 from qrnn_study.study import StudyRun
 
 BASE = {
@@ -38,6 +39,8 @@ def _run(name: str, params: dict, means: list[float]) -> StudyRun:
         "status": "complete",
         "initial_validation": {"rmse_y": 0.3, "rmse_z": 0.3, "rmse_mean": 0.3},
         "epochs": epochs,
+        # what the run trained with: its parameters but the pipeline's own (sweep) and the label
+        "config": {k: v for k, v in params.items() if k not in ("sweep", "run_label")} | {"epochs": len(means)},
     }
     return StudyRun(name, params | {"epochs": len(means)}, Path(), RunRecord(result, None, None))
 
@@ -90,14 +93,14 @@ def test_figures_draw():
         }
     )
     seeds = pd.DataFrame({"model": ["QRNN, SPSA"] * 2, "seed": [1, 2], "rmse_mean": [0.12, 0.13]})
-    fig = figures.spread_figure(table, {"paper's SPSA best": 0.1142}, seeds)
+    fig = trajectories.spread_figure(table, {"paper's SPSA best": 0.1142}, seeds)
     assert len(fig.axes[0].get_xticklabels()) == 2
     plt.close(fig)
     t = np.linspace(0, 1, 50)
     targets = np.stack([t, 1 - t], axis=1)
     wild = targets.copy()
     wild[0] = -40.0  # a start-up transient
-    fig = figures.baseline_predictions_figure(targets, {"gru (132 parameters)": wild}, steps=30)
+    fig = baselines.baseline_predictions_figure(targets, {"gru (132 parameters)": wild}, steps=30)
     low, high = fig.axes[0].get_ylim()
     assert low > -1 and high < 2  # the axes stay on the truth's range
     plt.close(fig)
@@ -110,4 +113,4 @@ def test_paper_bests_are_the_reported_minima():
 
 def test_missing_tuning_names_the_chapter(tmp_path):
     with pytest.raises(FileNotFoundError, match="baselines chapter"):
-        trajectories.load_tuned("smoke", tmp_path)
+        baselines.load_tuned("smoke", tmp_path)

@@ -10,45 +10,42 @@ the default trajectory's held-out tail by the baselines chapter (not re-tuned pe
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from qrnn_core.data import DEFAULT_DATA_SEED, LorenzConfig, load_lorenz
 
-from .analysis import seed_table
-from .baselines import BaselineConfig, run_baselines
-from .study import StudyRun, chapter_data_dir
+from .. import study
+from ..classical import BaselineConfig, run_baselines
+from ..study import StudyRun, settings_key
+from ..style import METHOD_COLORS, REPORTED, TEXT_WIDTH, method_color
+from .shots_and_seeds import seed_table
+
+CHAPTER = "trajectories"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The trajectories chapter's tables: every model on every trajectory (``table``), spread across
+    trajectories and seeds."""
+
+    table: str = "trajectories.csv"
+    vs_seeds: str = "trajectories_vs_seeds.csv"
+    spread: str = "spread.csv"
+
+
+OUTPUTS = Outputs()
+
 
 SWEEP = "trajectories"
+
+
 COLUMNS = ["trajectory", "model", "best_epoch", "rmse_y", "rmse_z", "rmse_mean"]
-# Settings a main run must share with a sweep case to stand in for its default trajectory.
-MATCH_KEYS = ("method", "shots", "lr", "n_train", "val_length", "backend", "device", "epsilon", "spsa_samples", "seed")
-
-
-# The paper's best validation mean RMSE per method: label -> key of its per-epoch values in paper_reported.json.
-PAPER_BESTS = {
-    "paper's SPSA best": "validation_rmse_per_epoch_spsa",
-    "paper's FDSA best": "validation_rmse_per_epoch_fdsa",
-}
-
-
-def paper_bests(reported: dict) -> dict[str, float]:
-    """The lowest per-epoch validation mean RMSE the paper reports for SPSA and FDSA (reported, not measured)."""
-    return {label: min(row[2] for row in reported[key]) for label, key in PAPER_BESTS.items()}
-
-
-def load_tuned(profile: str, root: str | Path | None = None) -> tuple[BaselineConfig, pd.DataFrame]:
-    """The baseline settings and choices the baselines chapter tuned (its ``tuned.json``)."""
-    path = chapter_data_dir(profile, "baselines", root) / "tuned.json"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: the baselines chapter writes it; run it first (make runs PROFILE={profile})"
-        )
-    stored = json.loads(path.read_text())
-    return BaselineConfig(**stored["config"]), pd.DataFrame(stored["choices"])
 
 
 def trajectory_of(params: dict) -> int:
@@ -73,7 +70,7 @@ def best_within(run: StudyRun, epochs: int) -> dict:
 def qrnn_table(runs: list[StudyRun], sweep: str = SWEEP) -> pd.DataFrame:
     """Best validation RMSE of every complete QRNN run of ``sweep``, one row per trajectory and model.
 
-    A complete main run (no sweep) matching a case of the sweep on :data:`MATCH_KEYS`, on the
+    A complete main run (no sweep) with a case's :func:`qrnn_study.study.settings_key` (all but the data seed), on the
     default trajectory, with at least the case's epochs, is that case's default-trajectory run
     unless the sweep has one itself. Columns: :data:`COLUMNS` and ``run``.
     """
@@ -83,7 +80,7 @@ def qrnn_table(runs: list[StudyRun], sweep: str = SWEEP) -> pd.DataFrame:
         cases.setdefault(
             run.label,
             {
-                "key": tuple(run.params.get(k) for k in MATCH_KEYS),
+                "key": settings_key(run, "data_seed"),
                 "epochs": run.params["epochs"],
                 "trajectories": set(),
             },
@@ -106,7 +103,7 @@ def qrnn_table(runs: list[StudyRun], sweep: str = SWEEP) -> pd.DataFrame:
                 and trajectory_of(run.params) == DEFAULT_DATA_SEED
                 and run.params.get("data_path") is None
                 and run.params["epochs"] >= case["epochs"]
-                and tuple(run.params.get(k) for k in MATCH_KEYS) == case["key"]
+                and settings_key(run, "data_seed") == case["key"]
             ):
                 rows.append(
                     {
@@ -221,3 +218,51 @@ def findings(spread_table: pd.DataFrame, comparison: pd.DataFrame, reported: dic
         else:
             parts.append(f"{row['model']}: too few seeds or trajectories with results to compare their spreads.")
     return " ".join(parts) if parts else "No QRNN run of the trajectories sweep has a result in this profile."
+
+
+def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.DataFrame | None = None) -> Figure:
+    """Best validation mean RMSE per model (log scale), one dot per trajectory (and per training seed, if given).
+
+    Colours: QRNN rows by their method (``QRNN, SPSA ...``), classical rows by family (first word).
+
+    ``table``: columns model, trajectory, rmse_mean; ``reported``: label -> a value reported by
+    the paper, drawn as a horizontal line; ``compare``: columns model, seed, rmse_mean (the same
+    models across training seeds on one trajectory), drawn beside in hollow markers.
+    """
+    models = list(dict.fromkeys(table["model"]))
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 4.2), layout="constrained")
+    seeds_labelled = False
+    for i, model in enumerate(models):
+        values = table.loc[table["model"] == model, "rmse_mean"].to_numpy(dtype=float)
+        color = method_color(model.removeprefix("QRNN, ").split()[0].split(",")[0])
+        label = "across trajectories" if i == 0 else None
+        ax.scatter(np.full(len(values), i - 0.12), values, color=color, s=22, zorder=3, label=label)
+        ax.plot([i - 0.25, i + 0.01], [np.median(values)] * 2, color=color, lw=2)
+        if compare is not None and (compare["model"] == model).any():
+            seeds = compare.loc[compare["model"] == model, "rmse_mean"].to_numpy(dtype=float)
+            label = None if seeds_labelled else "across training seeds (default trajectory)"
+            x = np.full(len(seeds), i + 0.12)
+            ax.scatter(x, seeds, facecolors="none", edgecolors=color, s=22, zorder=3, label=label)
+            seeds_labelled = True
+    for k, (label, value) in enumerate(reported.items()):
+        ax.axhline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
+    ax.set_xticks(range(len(models)), models, rotation=25, ha="right", fontsize="small")
+    ax.set_yscale("log")
+    ax.set_ylabel("best validation mean RMSE\n(scaled units, log scale)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def load(profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
+    """Every model on every trajectory (:attr:`Outputs.table`, :data:`COLUMNS`), or ``None`` if not written."""
+    return study.read_output(profile, CHAPTER, OUTPUTS.table, root)
+
+
+def load_comparison(profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
+    """Spread across trajectories beside spread across seeds (:attr:`Outputs.vs_seeds`), or ``None``."""
+    return study.read_output(profile, CHAPTER, OUTPUTS.vs_seeds, root)
+
+
+def paper_bests(reported: dict) -> dict[str, float]:
+    """The paper's best validation mean RMSE per method, labelled for this chapter's figure and tables (reported)."""
+    return {f"paper's {method.upper()} best": value for method, value in study.paper_best(reported).items()}

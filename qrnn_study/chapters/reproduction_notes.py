@@ -12,6 +12,8 @@ authors' published checkpoint (``book/paper_reported.json``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,21 +22,45 @@ from scipy import stats
 
 from qrnn_core.training import epoch_checkpoint
 
-from .analysis import SEED_FREE_KEYS
-from .study import StudyRun, reported_validation
+from ..study import StudyRun, reported_validation, settings_key
+
+CHAPTER = "reproduction_notes"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The tables the reproduction notes write."""
+
+    paper_table_1: str = "paper_table_1.csv"
+    profile_scales: str = "profile_scales.csv"
+    data_details: str = "data_details.csv"
+    fixed_directions: str = "spsa_fixed_directions.csv"
+    lockstep: str = "spsa_fixed_lockstep.csv"
+
+
+OUTPUTS = Outputs()
+
 
 METHODS = {"spsa": "SPSA (fresh directions every update)", "spsa-fixed": "SPSA, fixed directions (as the paper ran it)"}
+
+
 PAPER_ROW = "the paper's SPSA (reported by the paper)"
+
+
 AUTHORS_KEY = "spsa_fixed_directions_authors_checkpoint"
+
+
 INPUT_KEYS = ("input_layer.weight", "input_layer.bias")
+
+
 GROUP_NAMES = ("(+,+)", "(+,-)", "(-,+)", "(-,-)")
 
 
 def variant_runs(runs: list[StudyRun], method: str) -> list[StudyRun]:
     """The profile's main CPU run of ``method`` (1024 shots) and every complete run trained like it but for the seed.
 
-    Runs that differ only in :data:`qrnn_study.analysis.SEED_FREE_KEYS` (seed, epochs, cache folder) count as
-    seeds of one variant, as in the shots-and-seeds chapter.
+    Runs whose :func:`qrnn_study.study.settings_key` without the seed equals the main run's count as seeds
+    of one variant, as in the shots-and-seeds chapter.
     """
     mains = [
         run
@@ -47,12 +73,8 @@ def variant_runs(runs: list[StudyRun], method: str) -> list[StudyRun]:
     ]
     if not mains:
         return []
-
-    def key(run: StudyRun) -> dict:
-        return {k: v for k, v in run.record.result["config"].items() if k not in SEED_FREE_KEYS}
-
-    reference = key(mains[0])
-    return [run for run in runs if run.complete and key(run) == reference]
+    reference = settings_key(mains[0], "seed")
+    return [run for run in runs if run.complete and settings_key(run, "seed") == reference]
 
 
 def input_layer(run: StudyRun, epoch: int) -> np.ndarray:

@@ -7,28 +7,44 @@ each row names its scale and links to the chapter it comes from.
 
 from __future__ import annotations
 
-import base64
+from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 
-from qrnn_core.estimators import method_label
+from qrnn_core.estimators import (
+    method_label,
+)
 
-from . import bench_report, study
-from .tables import format_number
+from .. import bench_report, study
+from ..tables import format_number
+from . import accuracy, baselines, gradient_quality, runtime
 
-# The chapters the front page reads (configs/<profile>/summary.yaml declares them as depends_on).
-RUNTIME_JSON = "bench.json"
-# The benchmark path that executes like the paper (one Aer run with shots per sequence).
-SEED_STYLE = "seed-style"
-BASELINES_CSV = "baselines.csv"
+CHAPTER = "summary"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The table the front page writes."""
+
+    key_results: str = "key_results.csv"
+
+
+OUTPUTS = Outputs()
+
+
 NOT_BUILT = "not built"
+
+
 COLUMNS = ["result", "this build", "the paper", "scale", "chapter", "chapter_href"]
 
 
 def _row(result: str, ours: str, paper: str, scale: str, chapter: str, title: str) -> dict:
     return dict(zip(COLUMNS, (result, ours, paper, scale, title, f"{chapter}.html")))
+
+
+# The benchmark path that executes like the paper (one Aer run with shots per sequence).
+SEED_STYLE = "seed-style"
 
 
 def speedup_rows(result: dict) -> list[dict]:
@@ -61,7 +77,7 @@ def speedup_rows(result: dict) -> list[dict]:
                 ours,
                 "—",
                 scale,
-                "runtime",
+                runtime.CHAPTER,
                 "Runtime",
             )
         )
@@ -88,51 +104,49 @@ def accuracy_rows(runs: list[study.StudyRun], reported: dict) -> list[dict]:
                 ours,
                 paper_text,
                 run.scale(),
-                "accuracy",
+                accuracy.CHAPTER,
                 "Accuracy",
             )
         )
     return rows
 
 
-def baseline_rows(path: Path) -> list[dict]:
-    """The best QRNN beside the best classical model, from the baselines chapter's table."""
-    title = "Classical baselines"
-    if not path.is_file():
+def baseline_rows(table: pd.DataFrame | None) -> list[dict]:
+    """The best QRNN beside the best classical model, from the baselines chapter's table (``None``: not built)."""
+    title, name = "Classical baselines", baselines.OUTPUTS.table
+    if table is None:
         return [
             _row(
                 "best QRNN and best classical model (validation RMSE, mean)",
-                f"{NOT_BUILT} ({path.name} missing)",
+                f"{NOT_BUILT} ({name} missing)",
                 "—",
                 "—",
-                "baselines",
+                baselines.CHAPTER,
                 title,
             )
         ]
-    table = pd.read_csv(path).dropna(subset=["rmse_mean"])
+    _, _, *bests = baselines.best_pair(table)
     rows = []
-    for kind, label in (("qrnn", "best QRNN"), ("classical", "best classical model")):
-        part = table[table["kind"] == kind]
-        if part.empty:
+    for best, label in zip(bests, ("best QRNN", "best classical model")):
+        if best is None:
             rows.append(
                 _row(
                     f"{label} (validation RMSE, mean)",
-                    f"none with a result in {path.name}",
+                    f"none with a result in {name}",
                     "—",
                     "—",
-                    "baselines",
+                    baselines.CHAPTER,
                     title,
                 )
             )
             continue
-        best = part.loc[part["rmse_mean"].idxmin()]
         rows.append(
             _row(
                 f"{label} (validation RMSE, mean)",
                 f"{best['rmse_mean']:.4f}: {best['model']} (measured)",
                 "—",
                 f"{int(best['parameters'])} trained parameters, {best['train_time_s']:.3g} s of training",
-                "baselines",
+                baselines.CHAPTER,
                 title,
             )
         )
@@ -141,43 +155,26 @@ def baseline_rows(path: Path) -> list[dict]:
 
 def key_results(profile: str, root: str | Path | None = None) -> pd.DataFrame:
     """The front page's table: speed-ups, reproduced accuracy, QRNN against classical models."""
-    bench_json = study.chapter_data_dir(profile, "runtime", root) / RUNTIME_JSON
-    if bench_json.is_file():
-        rows = speedup_rows(bench_report.load_benchmark(bench_json))
+    result = runtime.load(profile, root)
+    if result is not None:
+        rows = speedup_rows(result)
     else:
         rows = [
             _row(
                 "speed-up over the paper's execution",
-                f"{NOT_BUILT} ({RUNTIME_JSON} missing)",
+                f"{NOT_BUILT} ({runtime.OUTPUTS.bench} missing)",
                 "—",
                 "—",
-                "runtime",
+                runtime.CHAPTER,
                 "Runtime",
             )
         ]
     rows += accuracy_rows(study.main_runs(study.load_profile(profile, root)), study.paper_reported(root))
-    rows += baseline_rows(study.chapter_data_dir(profile, "baselines", root) / BASELINES_CSV)
+    rows += baseline_rows(baselines.load(profile, root))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def chapter_figure(profile: str, chapter: str, number: int = 1, root: str | Path | None = None) -> tuple[bytes, str]:
-    """Figure ``number`` of an executed chapter: its PNG and its caption (the Markdown shown after it)."""
-    path = study.repo_root(root) / "build" / study.check_profile(profile) / "chapters" / f"{chapter}.ipynb"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run the {chapter!r} chapter first (make runs)")
-    outputs = [
-        output
-        for cell in nbformat.read(path, as_version=4).cells
-        if cell.cell_type == "code"
-        for output in cell.get("outputs", [])
-    ]
-    found = 0
-    for i, output in enumerate(outputs):
-        if "image/png" in output.get("data", {}):
-            found += 1
-            if found == number:
-                caption = next(
-                    (o["data"]["text/markdown"] for o in outputs[i + 1 :] if "text/markdown" in o.get("data", {})), ""
-                )
-                return base64.b64decode(output["data"]["image/png"]), caption
-    raise LookupError(f"{path} shows {found} figure(s), not {number}")
+def gradient_figure(profile: str, root: str | Path | None = None) -> tuple[bytes, str]:
+    """The gradient-quality chapter's Figure 1 (PNG) with its caption renamed for the front page."""
+    png, caption = gradient_quality.load_figure(profile, root)
+    return png, caption.replace("**Figure 1.**", "**Gradient quality, Figure 1.**", 1)

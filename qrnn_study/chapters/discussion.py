@@ -1,6 +1,6 @@
 """The closing pages' findings, stated in words from the data the chapters wrote.
 
-Every sentence is computed from a chapter's CSV in ``build/<profile>/data/<chapter>/``
+Every sentence is computed from a chapter's data, read through that chapter's ``load``
 (seeds and cost from ``shots_and_seeds``, trajectories and baselines from their chapters,
 the benchmark from ``runtime``) or from ``book/paper_reported.json``, so no number in the
 discussion or the conclusion can go stale. A file a chapter did not write is reported as
@@ -9,61 +9,49 @@ missing, never replaced by a number.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import analysis, bench_report, study, summary
+from .. import study
+from ..intervals import spread
+from . import baselines as baselines_chapter
+from . import runtime, shots_and_seeds, summary
 from . import trajectories as trajectory_chapter
 
-# The chapter data the closing pages read: (chapter, file).
-SEEDS = ("shots_and_seeds", "seeds.csv")
-COST = ("shots_and_seeds", "cost_accuracy.csv")
-TRAJECTORIES = ("trajectories", "trajectories.csv")
-TRAJECTORIES_VS_SEEDS = ("trajectories", "trajectories_vs_seeds.csv")
-BASELINES = ("baselines", "baselines.csv")
-BENCHMARK = ("runtime", summary.RUNTIME_JSON)
+CHAPTER = "discussion"
 
 
-def data_path(profile: str, source: tuple[str, str], root: str | Path | None = None) -> Path:
-    """Where a chapter's data file lives (``build/<profile>/data/<chapter>/<file>``); not created."""
-    chapter, name = source
-    return study.repo_root(root) / "build" / study.check_profile(profile) / "data" / chapter / name
+@dataclass(frozen=True)
+class Outputs:
+    """The discussion writes no file."""
+
+    pass
 
 
-def read(profile: str, source: tuple[str, str], root: str | Path | None = None) -> pd.DataFrame | None:
-    """A chapter's CSV, or ``None`` when this build has not written it."""
-    path = data_path(profile, source, root)
-    return pd.read_csv(path) if path.is_file() else None
+OUTPUTS = Outputs()
+
+
+# The chapter outputs the closing pages read, named by their owners: (chapter, file).
+SEEDS = (shots_and_seeds.CHAPTER, shots_and_seeds.OUTPUTS.seeds)
+COST = (shots_and_seeds.CHAPTER, shots_and_seeds.OUTPUTS.cost)
+TRAJECTORIES = (trajectory_chapter.CHAPTER, trajectory_chapter.OUTPUTS.table)
+TRAJECTORIES_VS_SEEDS = (trajectory_chapter.CHAPTER, trajectory_chapter.OUTPUTS.vs_seeds)
+BASELINES = (baselines_chapter.CHAPTER, baselines_chapter.OUTPUTS.table)
+BENCHMARK = (runtime.CHAPTER, runtime.OUTPUTS.bench)
 
 
 def missing(source: tuple[str, str]) -> str:
     """What the page says in place of a finding whose data is missing."""
-    chapter, name = source
-    return f"*Not available in this build: the `{chapter}` chapter wrote no `{name}`.*"
-
-
-def paper_best(reported: dict) -> dict[str, float]:
-    """The paper's best validation mean RMSE per method (SPSA, FDSA), from its reported per-epoch values."""
-    return {
-        method: float(study.reported_validation(reported, method)["val_rmse_mean"].min())
-        for method in study.REPORTED_VALIDATION
-    }
-
-
-def spread(values: np.ndarray, level: float = 0.95) -> str:
-    """``SD x [low, high]`` (chi-square interval over the values), range and count, in words."""
-    values = np.asarray(values, dtype=float)
-    sd = analysis.sd_interval(values, level)
-    return f"SD {sd[0]:.4f} [{sd[1]:.4f}, {sd[2]:.4f}], range {values.min():.4f}-{values.max():.4f} over {len(values)}"
+    return study.missing_output(*source)
 
 
 def seed_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]:
     """Spread of the best validation RMSE across seeds per variant, then :func:`claim_findings`."""
     if seeds is None:
         return [missing(SEEDS)]
-    outcomes = analysis.seed_outcomes(seeds)
+    outcomes = shots_and_seeds.seed_outcomes(seeds)
     lines = [
         f"Across training seeds ({int(seeds['epoch'].max())} epochs of {int(seeds['n_train'].iloc[0])} sequences "
         f"each), the best validation mean RMSE varies as follows ({level:.0%} chi-square interval of the SD over "
@@ -78,17 +66,13 @@ def claim_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]
     """The paper's claim 1 for every SPSA variant and claim 2 for every FDSA/SPSA pair at equal shots."""
     if seeds is None:
         return [missing(SEEDS)]
-    outcomes = analysis.seed_outcomes(seeds)
+    outcomes = shots_and_seeds.seed_outcomes(seeds)
     kinds = outcomes.groupby("variant", sort=False)[["method", "shots"]].first()
     spsa_like = kinds[kinds["method"].isin(["spsa", "spsa-fixed"])].index  # proper SPSA and SPSA as the paper ran it
-    lines = [analysis.overfitting_claim(outcomes, variant, level) for variant in spsa_like]
-    pairs = [
-        (s, f)
-        for f, row in kinds[kinds["method"] == "fdsa"].iterrows()
-        for s in kinds[(kinds["method"] == "spsa") & (kinds["shots"] == row["shots"])].index
-    ]
+    lines = [shots_and_seeds.overfitting_claim(outcomes, variant, level) for variant in spsa_like]
+    pairs = shots_and_seeds.stability_pairs(outcomes)
     if pairs:
-        lines += [analysis.stability_claim(outcomes, s, f, level) for s, f in pairs]
+        lines += [shots_and_seeds.stability_claim(outcomes, s, f, level) for s, f in pairs]
     else:
         lines.append(
             "Claim 2 (FDSA is more stable than SPSA) is not tested in this profile: its seeds sweep has no "
@@ -109,7 +93,7 @@ def trajectory_findings(
         return [missing(TRAJECTORIES)]
     if comparison is None:
         return [missing(TRAJECTORIES_VS_SEEDS)]
-    paper = {f"paper's {method.upper()} best": value for method, value in paper_best(reported).items()}
+    paper = trajectory_chapter.paper_bests(reported)
     return [trajectory_chapter.findings(trajectory_chapter.spread(trajectories, paper), comparison, paper)]
 
 
@@ -123,15 +107,12 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
     """Best QRNN against the best classical model (mean, y and z RMSE, parameters): who wins, said plainly."""
     if baselines is None:
         return [missing(BASELINES)]
-    table = baselines.dropna(subset=["rmse_mean"])
-    qrnn, classical = (table[table["kind"] == kind] for kind in ("qrnn", "classical"))
-    if qrnn.empty or classical.empty:
+    qrnn, classical, q, c = baselines_chapter.best_pair(baselines)
+    if q is None or c is None:
         return [
             f"The baselines table has {len(qrnn)} QRNN and {len(classical)} classical rows with a result: "
             "no comparison."
         ]
-    q = qrnn.loc[qrnn["rmse_mean"].idxmin()]
-    c = classical.loc[classical["rmse_mean"].idxmin()]
     verdict = "the QRNN **loses**" if c["rmse_mean"] < q["rmse_mean"] else "the QRNN **wins**"
     lines = [
         f"Best QRNN: {_named(q)}, validation mean RMSE {q['rmse_mean']:.4f} (y {q['rmse_y']:.4f}, z "
@@ -177,37 +158,8 @@ def cost_findings(cost: pd.DataFrame | None) -> list[str]:
 
 def benchmark_findings(profile: str, root: str | Path | None = None) -> list[str]:
     """The benchmark's speed-up of each method's fastest path over the paper's execution, in words."""
-    path = data_path(profile, BENCHMARK, root)
-    if not path.is_file():
+    result = runtime.load(profile, root)
+    if result is None:
         return [missing(BENCHMARK)]
-    rows = summary.speedup_rows(bench_report.load_benchmark(path))
+    rows = summary.speedup_rows(result)
     return [f"- {row['result']}: {row['this build']}." for row in rows]
-
-
-def conclusion_points(profile: str, root: str | Path | None = None, level: float = 0.95) -> list[str]:
-    """The closing note: best classical model against the best QRNN, SPSA's spread across seeds and across
-    trajectories, and whether the paper's two claims hold, each computed from the chapters' data."""
-    seeds, trajectories = read(profile, SEEDS, root), read(profile, TRAJECTORIES, root)
-    points = ["**The QRNN against classical models.** " + baseline_findings(read(profile, BASELINES, root))[0]]
-    spsa_seeds = (
-        ""
-        if seeds is None
-        else "; ".join(
-            f"{variant}: {spread(part['best_rmse'], level)} seeds"
-            for variant, part in analysis.seed_outcomes(seeds).groupby("variant", sort=False)
-            if part["method"].iloc[0] == "spsa"
-        )
-    )
-    spsa_trajectories = (
-        ""
-        if trajectories is None
-        else "; ".join(
-            f"{model}: {spread(part['rmse_mean'].dropna(), level)} trajectories"
-            for model, part in trajectories.groupby("model", sort=False)
-            if "spsa" in str(model).lower() and part["rmse_mean"].notna().any()
-        )
-    )
-    points.append("**SPSA's best validation mean RMSE across training seeds.** " + (spsa_seeds or missing(SEEDS)))
-    points.append("**... and across Lorenz trajectories.** " + (spsa_trajectories or missing(TRAJECTORIES)))
-    points.append("**The paper's two claims.** " + " ".join(claim_findings(seeds, level)))
-    return points

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,11 +38,15 @@ from torch import nn
 
 from qrnn_core.checks import check_int, check_number, check_positive
 from qrnn_core.data import LorenzData
-from qrnn_core.model import QRNN
-from qrnn_core.training import TrainConfig
+from qrnn_core.model import QRNNConfig
 
-QRNN_PARAMETERS = 144  # the QRNN's trained parameters: 110 input layer + 34 output layer
-FAMILIES = ("mean", "linear", "mlp", "gru", "esn")
+
+def trained_parameters(config: QRNNConfig) -> int:
+    """The QRNN's trained parameters: the input layer (``n_params``) plus the linear readout with its bias."""
+    return config.n_params + (config.n_outcomes + 1) * config.out_dim
+
+
+QRNN_PARAMETERS = trained_parameters(QRNNConfig())  # 110 input layer + 34 output layer at the paper's size
 MATCHED, BEST = "parameter-matched", "best-found"
 
 
@@ -515,31 +520,94 @@ def _copy_reservoir(esn: EchoStateNetwork) -> EchoStateNetwork:
 
 def _predict(candidate: Candidate, x: np.ndarray) -> np.ndarray:
     """Validation predictions (T, 2) of a fitted candidate for inputs x (T,), run in one go."""
-    model, family = candidate.model, candidate.family
-    if family == "linear":
-        return model.predict(lagged(x, candidate.hyper["window"]))
-    if family == "mlp":
-        return mlp_predict(model, lagged(x, candidate.hyper["window"]))
-    if family == "gru":
-        return gru_predict(model, x)
-    return model.predict(x)
+    return family(candidate.family).predict(candidate, x)
 
 
 def describe(candidate: Candidate) -> str:
     """The hyper-parameters of a choice in words."""
-    h = candidate.hyper
-    if candidate.family == "linear":
-        return f"window {h['window']}"
-    if candidate.family == "mlp":
-        return f"window {h['window']}, width {h['width']}"
-    if candidate.family == "gru":
-        return f"width {h['width']}, early stop at epoch {h['epochs']}"
-    if candidate.family == "esn":
-        return (
+    return family(candidate.family).describe(candidate.hyper)
+
+
+# ---------------------------------------------------------------- the registry of model families
+
+
+@dataclass(frozen=True)
+class Family:
+    """One classical model family the baselines search.
+
+    - ``name``: its key in tables, ``tuned.json`` and colours;
+    - ``search``: ``(split, config, grid)`` -> the tried candidates, over ``grid`` (the hyper-parameters
+      of earlier choices, refit without a new search) or, when ``grid`` is ``None``, the config's space;
+    - ``predict``: ``(candidate, x)`` -> predictions (T, 2) of a fitted candidate, run in one go;
+    - ``describe``: a choice's hyper-parameters in words.
+    """
+
+    name: str
+    search: Callable[[Split, BaselineConfig, list[dict] | None], list[Candidate]]
+    predict: Callable[[Candidate, np.ndarray], np.ndarray]
+    describe: Callable[[dict], str]
+
+
+_FAMILIES: dict[str, Family] = {}
+# The reference every table starts with: the training targets' mean (nothing to search).
+MEAN = "mean"
+
+
+def register_family(entry: Family, replace: bool = False) -> Family:
+    """Add a model family to the search; ``replace`` to redefine one (else a repeated name is a ``ValueError``)."""
+    if entry.name == MEAN or (entry.name in _FAMILIES and not replace):
+        raise ValueError(f"model family {entry.name!r} is already registered; pass replace=True to redefine it")
+    _FAMILIES[entry.name] = entry
+    return entry
+
+
+def family_names() -> tuple[str, ...]:
+    """The registered model families, in registration order (the mean reference not included)."""
+    return tuple(_FAMILIES)
+
+
+def family(name: str) -> Family:
+    """A registered model family (``ValueError`` naming the registered ones for an unknown name)."""
+    if name not in _FAMILIES:
+        raise ValueError(f"unknown model family {name!r}; registered: {', '.join(_FAMILIES)}")
+    return _FAMILIES[name]
+
+
+register_family(
+    Family(
+        "linear",
+        lambda s, config, g: linear_candidates(s, config, tuple(h["window"] for h in g) if g else None),
+        lambda c, x: c.model.predict(lagged(x, c.hyper["window"])),
+        lambda h: f"window {h['window']}",
+    )
+)
+register_family(
+    Family(
+        "mlp",
+        lambda s, config, g: mlp_candidates(s, config, [(h["window"], h["width"]) for h in g] if g else None),
+        lambda c, x: mlp_predict(c.model, lagged(x, c.hyper["window"])),
+        lambda h: f"window {h['window']}, width {h['width']}",
+    )
+)
+register_family(
+    Family(
+        "gru",
+        lambda s, config, g: gru_candidates(s, config, tuple(h["width"] for h in g) if g else None),
+        lambda c, x: gru_predict(c.model, x),
+        lambda h: f"width {h['width']}, early stop at epoch {h['epochs']}",
+    )
+)
+register_family(
+    Family(
+        "esn",
+        lambda s, config, g: esn_candidates(s, config, g or None),
+        lambda c, x: c.model.predict(x),
+        lambda h: (
             f"{h['units']} units, leak {h['leak']:g}, radius {h['radius']:g}, "
             f"input scale {h['input_scale']:g}, ridge {h['ridge']:g}"
-        )
-    return ""
+        ),
+    )
+)
 
 
 def tuned_choices(table: pd.DataFrame) -> list[dict]:
@@ -549,11 +617,63 @@ def tuned_choices(table: pd.DataFrame) -> list[dict]:
 
 def fixed_grids(tuned: pd.DataFrame) -> dict[str, list]:
     """Search spaces holding only the choices of an earlier tuning (a ``run_baselines`` table)."""
-    grids: dict[str, list] = {family: [] for family in FAMILIES}
+    grids: dict[str, list] = {name: [] for name in family_names()}
     for _, row in tuned.iterrows():
-        if row["family"] != "mean" and row["hyper"] not in grids[row["family"]]:
+        if row["family"] != MEAN and row["hyper"] not in grids[row["family"]]:
             grids[row["family"]].append(row["hyper"])
     return grids
+
+
+def _mean_row(s: Split, scored: slice) -> tuple[dict, np.ndarray]:
+    """The reference row: the training targets' mean (2 parameters), and its validation predictions."""
+    start = time.perf_counter()
+    mean = s.y_fit.mean(axis=0)
+    seconds = time.perf_counter() - start
+    pred = np.broadcast_to(mean, s.y_val.shape)
+    held = _rmse(np.broadcast_to(mean, s.y_tail.shape), s.y_tail)
+    row = {
+        "model": MEAN,
+        "family": MEAN,
+        "choice": MATCHED + " and " + BEST,
+        "hyperparameters": "",
+        "hyper": {},
+        "parameters": 2,
+        "held_out_rmse": held,
+        **rmse_scores(pred[scored], s.y_val[scored]),
+        "train_time_s": seconds,
+        "tuning_time_s": seconds,
+    }
+    return row, pred
+
+
+def _family_rows(
+    entry: Family, s: Split, config: BaselineConfig, grid: list[dict] | None, scored: slice
+) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Search one family, then one row (and validation predictions) per choice: parameter-matched, best-found."""
+    candidates, seconds = _timed(entry.search, s, config, grid)
+    chosen = select(candidates, config.target_parameters)
+    same = chosen[MATCHED] is chosen[BEST]
+    rows, preds = [], {}
+    for choice, candidate in chosen.items():
+        if same and choice == BEST:
+            continue
+        name = f"{entry.name} ({candidate.parameters} parameters)"
+        preds[name] = _predict(candidate, s.x_val)
+        rows.append(
+            {
+                "model": name,
+                "family": entry.name,
+                "choice": MATCHED + " and " + BEST if same else choice,
+                "hyperparameters": describe(candidate),
+                "hyper": candidate.hyper,
+                "parameters": candidate.parameters,
+                "held_out_rmse": candidate.held_out,
+                **rmse_scores(preds[name][scored], s.y_val[scored]),
+                "train_time_s": candidate.seconds,
+                "tuning_time_s": seconds,
+            }
+        )
+    return rows, preds
 
 
 def run_baselines(
@@ -562,7 +682,7 @@ def run_baselines(
     tuned: pd.DataFrame | None = None,
     val_steps: int | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Tune every family on the held-out tail, then score its choices on the validation sequence.
+    """Tune every registered family on the held-out tail, then score its choices on the validation sequence.
 
     ``tuned``: the table of an earlier call (e.g. on another trajectory); its choices are
     refit on this data without a new search (the GRU's early stopping still runs here).
@@ -578,133 +698,10 @@ def run_baselines(
         check_int("val_steps", val_steps, 1, len(s.y_val))
     scored = slice(0, val_steps)
     grids = fixed_grids(tuned) if tuned is not None else {}
-    rows, preds = [], {}
-    start = time.perf_counter()
-    mean = s.y_fit.mean(axis=0)
-    seconds = time.perf_counter() - start
-    preds["mean"] = np.broadcast_to(mean, s.y_val.shape)
-    held = _rmse(np.broadcast_to(mean, s.y_tail.shape), s.y_tail)
-    rows.append(
-        {
-            "model": "mean",
-            "family": "mean",
-            "choice": MATCHED + " and " + BEST,
-            "hyperparameters": "",
-            "hyper": {},
-            "parameters": 2,
-            "held_out_rmse": held,
-            **rmse_scores(preds["mean"][scored], s.y_val[scored]),
-            "train_time_s": seconds,
-            "tuning_time_s": seconds,
-        }
-    )
-    searches = {
-        "linear": lambda g: linear_candidates(s, config, tuple(h["window"] for h in g) if g else None),
-        "mlp": lambda g: mlp_candidates(s, config, [(h["window"], h["width"]) for h in g] if g else None),
-        "gru": lambda g: gru_candidates(s, config, tuple(h["width"] for h in g) if g else None),
-        "esn": lambda g: esn_candidates(s, config, g or None),
-    }
-    for family, search in searches.items():
-        (candidates, seconds) = _timed(search, grids.get(family))
-        chosen = select(candidates, config.target_parameters)
-        same = chosen[MATCHED] is chosen[BEST]
-        for choice, candidate in chosen.items():
-            if same and choice == BEST:
-                continue
-            name = f"{family} ({candidate.parameters} parameters)"
-            preds[name] = _predict(candidate, s.x_val)
-            rows.append(
-                {
-                    "model": name,
-                    "family": family,
-                    "choice": MATCHED + " and " + BEST if same else choice,
-                    "hyperparameters": describe(candidate),
-                    "hyper": candidate.hyper,
-                    "parameters": candidate.parameters,
-                    "held_out_rmse": candidate.held_out,
-                    **rmse_scores(preds[name][scored], s.y_val[scored]),
-                    "train_time_s": candidate.seconds,
-                    "tuning_time_s": seconds,
-                }
-            )
+    row, pred = _mean_row(s, scored)
+    rows, preds = [row], {MEAN: pred}
+    for name in family_names():
+        more_rows, more_preds = _family_rows(family(name), s, config, grids.get(name), scored)
+        rows += more_rows
+        preds |= more_preds
     return pd.DataFrame(rows), preds
-
-
-# ---------------------------------------------------------------- QRNN rows and the comparison
-
-
-def qrnn_rows(runs: list) -> pd.DataFrame:
-    """One row per configured QRNN run (``study.StudyRun``): its best epoch's validation RMSE.
-
-    A run without a complete result gets its status text (e.g. "not run here") in place
-    of numbers. ``validation steps`` says how much of the validation sequence it scored.
-    """
-    rows = []
-    for run in runs:
-        row = {"model": f"QRNN, {run.label}", "family": "qrnn"}
-        if not run.complete:
-            rows.append(row | {"status": run.status_text})
-            continue
-        result = run.record.result
-        best = min(result["epochs"], key=lambda e: e["val_rmse_mean"]) if result["epochs"] else None
-        scores = (
-            result["initial_validation"]
-            if best is None
-            else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
-        )
-        config = TrainConfig.from_dict(
-            {k: v for k, v in result["config"].items() if k in TrainConfig.__dataclass_fields__} | {"device": "cpu"}
-        )
-        rows.append(
-            row
-            | scores
-            | {
-                "parameters": sum(p.numel() for p in QRNN(config.model_config(), seed=0).parameters()),
-                "train_time_s": result["timings"]["total_s"],
-                "best epoch": 0 if best is None else best["epoch"],
-                "validation steps": len(run.record.predictions["val_targets"]) if run.record.predictions else None,
-                "status": "complete",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def export_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The columns of ``baselines.csv``.
-
-    model, kind (classical | qrnn), parameters, rmse_y, rmse_z, rmse_mean, train_time_s.
-    """
-    out = table.assign(kind=np.where(table["family"] == "qrnn", "qrnn", "classical"))
-    out["parameters"] = out["parameters"].astype("Int64")
-    return out[["model", "kind", "parameters", "rmse_y", "rmse_z", "rmse_mean", "train_time_s"]]
-
-
-def verdict(table: pd.DataFrame) -> str:
-    """Where the best QRNN stands against the classical rows, in words, from the table's numbers."""
-    qrnn = table[(table["family"] == "qrnn") & table["rmse_mean"].notna()]
-    base = table[(table["family"] != "qrnn") & table["rmse_mean"].notna()]
-    if qrnn.empty:
-        return "No QRNN run of this profile has a result, so there is nothing to compare with (QRNN: not run)."
-    q = qrnn.loc[qrnn["rmse_mean"].idxmin()]
-    b = base.loc[base["rmse_mean"].idxmin()]
-    better = base[base["rmse_mean"] < q["rmse_mean"]]
-    matched = base[base["choice"].str.contains(MATCHED)]
-    matched_better = matched[matched["rmse_mean"] < q["rmse_mean"]]
-    text = (
-        f"The best QRNN ({q['model']}, {int(q['parameters'])} parameters) reaches a validation mean RMSE of "
-        f"{q['rmse_mean']:.4f}. The best classical model "
-        f"({b['model']}, {b['hyperparameters'] or 'no hyper-parameters'}) "
-        f"reaches {b['rmse_mean']:.4f}"
-    )
-    if b["rmse_mean"] < q["rmse_mean"]:
-        text += f", {q['rmse_mean'] / b['rmse_mean']:.1f} times lower. "
-    else:
-        text += f": the QRNN is lower by {b['rmse_mean'] - q['rmse_mean']:.4f}. "
-    text += (
-        f"{len(better)} of the {len(base)} classical rows beat the best QRNN, {len(matched_better)} of the "
-        f"{len(matched)} parameter-matched ones"
-        + (f" ({', '.join(matched_better['model'])})" if len(matched_better) else "")
-        + f". On y: best QRNN {qrnn['rmse_y'].min():.4f}, best classical {base['rmse_y'].min():.4f}; on z: best QRNN "
-        f"{qrnn['rmse_z'].min():.4f}, best classical {base['rmse_z'].min():.4f}."
-    )
-    return text
