@@ -73,6 +73,12 @@ def step_gates(n_qubits: int) -> list[Gate]:
     return gates
 
 
+def crx_angles(n_qubits: int) -> list[int]:
+    """Angle indices of the CRX staircase, the only gates that couple the memory to the readout qubits."""
+    n = check_n_qubits(n_qubits)
+    return list(range(3 * n, 4 * n - 1))
+
+
 def final_readout_rz_angles(n_qubits: int) -> list[int]:
     """Angle indices of the last RZ on each readout qubit: they cannot change any outcome."""
     n = check_n_qubits(n_qubits)

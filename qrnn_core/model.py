@@ -11,7 +11,7 @@ from torch import nn
 from . import torch_simulator
 from .backends import backend_names, backend_spec, uses_cuda
 from .checks import check_choice, check_int
-from .circuit import angles_per_step, check_n_qubits
+from .circuit import angles_per_step, check_n_qubits, crx_angles
 from .estimators import EstimatorOptions, Plan, input_angles, method_spec
 from .simulate import simulate
 
@@ -35,9 +35,14 @@ class QRNNConfig:
     epsilon: float = 0.1
     spsa_samples: int = 2
     precision: str = "single"
+    freeze_input: bool = False  # ablation: the input layer stays at its seeded random initialisation (a reservoir)
+    recurrence: bool = True  # ablation: False holds the CRX staircase at angle 0 (no coupling between steps)
 
     def __post_init__(self) -> None:
         check_n_qubits(self.n_qubits)
+        for name in ("freeze_input", "recurrence"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("in_dim", "out_dim", "context_length", "repeat_blocks"):
             check_int(name, getattr(self, name), 1)
         backend = backend_spec(self.backend)
@@ -77,6 +82,25 @@ class QRNNConfig:
     def n_params(self) -> int:
         """Parameters of the input layer (weight and bias): what the gradient methods estimate."""
         return self.n_angles * (self.in_dim * self.context_length + 1)
+
+    @property
+    def angle_mask(self) -> torch.Tensor | None:
+        """Per-angle factor (P,) applied to the input layer's output: 0 on the CRX angles without recurrence.
+
+        ``None`` (no mask, the default) when the recurrence is on.
+        """
+        if self.recurrence:
+            return None
+        mask = torch.ones(self.n_angles)
+        mask[crx_angles(self.n_qubits)] = 0.0
+        return mask
+
+    @property
+    def trained_parameters(self) -> int:
+        """Parameters training changes: the input layer's unmasked rows (none if frozen) and the linear readout."""
+        per_angle = self.in_dim * self.context_length + 1
+        angles = 0 if self.freeze_input else self.n_angles - (0 if self.recurrence else self.n_qubits - 1)
+        return angles * per_angle + (self.n_outcomes + 1) * self.out_dim
 
     def sequence_evaluations(self, batch: int, steps: int, train: bool) -> int:
         """Sequences one forward pass evaluates: ``batch``, times the method's evaluations per sequence if ``train``."""
@@ -121,7 +145,11 @@ class _EstimatedLayer(torch.autograd.Function):
         angles = input_angles(weight, bias, features)
         assert model.estimator is not None  # the layer is applied only with an estimator
         plan = model.estimator.plan(weight, bias, features, model.generator)
-        probs = model.evaluate(torch.cat([angles.unsqueeze(0), plan.angles]).flatten(0, 1))
+        points = torch.cat([angles.unsqueeze(0), plan.angles])
+        if model.angle_mask is not None:  # every planned point keeps the masked angles at 0
+            points = points * model.angle_mask.to(points)
+        ctx.mask = model.angle_mask
+        probs = model.evaluate(points.flatten(0, 1))
         probs = probs.reshape(plan.angles.shape[0] + 1, *angles.shape[:2], -1)
         model.circuit_evaluations += plan.evaluations
         ctx.plan, ctx.points = plan, probs[1:]
@@ -131,6 +159,8 @@ class _EstimatedLayer(torch.autograd.Function):
     def backward(ctx, g):
         plan: Plan = ctx.plan
         d_weight, d_bias = plan.combine(ctx.points, g)
+        if ctx.mask is not None:  # the masked angles' parameters are not trained
+            d_weight, d_bias = d_weight * ctx.mask.to(d_weight)[:, None], d_bias * ctx.mask.to(d_bias)
         return d_weight, d_bias, None, None
 
 
@@ -158,6 +188,9 @@ class QRNN(nn.Module):
         self.input_layer = nn.Linear(n_features, config.n_angles)
         self.output_layer = nn.Linear(config.n_outcomes, config.out_dim)
         self.reset_parameters()
+        self.angle_mask = config.angle_mask
+        if config.freeze_input:
+            self.input_layer.requires_grad_(False)
         if config.precision == "double":
             self.double()
         backend = backend_spec(config.backend)
@@ -196,7 +229,8 @@ class QRNN(nn.Module):
         self.circuit_evaluations += features.shape[0]
         weight = self.input_layer.weight
         if self.estimator is None or not (torch.is_grad_enabled() and weight.requires_grad):
-            return self.evaluate(self.input_layer(features))
+            angles = self.input_layer(features)
+            return self.evaluate(angles if self.angle_mask is None else angles * self.angle_mask.to(angles))
         return _EstimatedLayer.apply(self.input_layer.weight, self.input_layer.bias, features, self)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

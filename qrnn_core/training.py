@@ -93,6 +93,10 @@ class TrainConfig:
     epsilon: float = _opt("perturbation size of spsa/fdsa (Spall's c under spsa-gain)", 0.1)
     spsa_samples: int = _opt("SPSA directions averaged per update", 2)
     precision: str = _opt("single or double", "single")
+    freeze_input: bool = _opt(
+        "ablation: keep the input layer at its seeded random initialisation (a random reservoir)", False, ablation=True
+    )
+    recurrence: bool = _opt("ablation: False holds the CRX staircase at angle 0 (no memory)", True, ablation=True)
     seq_len: int = _opt("steps per training sequence", 20)
     n_train: int | None = _opt(f"training sequences used, evenly spaced (None: all {TRAIN_WINDOWS})", None)
     val_length: int | None = _opt(f"first validation steps used (None: all {VALIDATION_STEPS})", None)
@@ -151,7 +155,7 @@ class TrainConfig:
     def model_config(self) -> QRNNConfig:
         """The model's part of the configuration (validated by ``QRNNConfig``)."""
         names: tuple[str, ...] = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method")
-        names += ("epsilon", "spsa_samples", "precision")
+        names += ("epsilon", "spsa_samples", "precision", "freeze_input", "recurrence")
         return QRNNConfig(**{name: getattr(self, name) for name in names})
 
     def gain_schedule(self) -> GainSchedule:
@@ -175,8 +179,16 @@ class TrainConfig:
         return uses_cuda(self.device)
 
     def to_dict(self) -> dict:
-        """JSON-safe dictionary of every field."""
-        return asdict(self)
+        """JSON-safe dictionary of every field; an ablation option is left out at its default.
+
+        So a run without ablations records the configuration it recorded before those options
+        existed (archived runs and their checkpoints compare equal).
+        """
+        values = asdict(self)
+        for f in fields(self):
+            if f.metadata.get("ablation") and values[f.name] == f.default:
+                del values[f.name]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -901,9 +913,17 @@ def replay_validation(run_dir: str | Path, epoch: int, cache_dir: str | None = s
 # ---------------------------------------------------------------- command line
 
 
+def _parse_bool(text: str) -> bool:
+    """``true``/``yes``/``1`` or ``false``/``no``/``0`` (any case); ``ValueError`` otherwise."""
+    value = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise ValueError(f"expected true or false, got {text!r}")
+    return value
+
+
 def _parse_value(kind: str) -> Callable[[str], object]:
     """Converter for a field annotation such as ``"int | None"``."""
-    base = {"int": int, "float": float, "str": str}[kind.split("|")[0].strip()]
+    base = {"int": int, "float": float, "str": str, "bool": _parse_bool}[kind.split("|")[0].strip()]
     if "None" not in kind:
         return base
     return lambda text: None if text.lower() == "none" else base(text)
