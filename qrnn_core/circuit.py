@@ -29,7 +29,15 @@ def check_n_qubits(n_qubits: int) -> int:
 
 
 def angles_per_step(n_qubits: int) -> int:
-    """Number of angles one time step uses: ``6n + (n - 1)`` (55 for 8 qubits)."""
+    """Number of angles one time step uses: ``6n + (n - 1)``.
+
+    Raises:
+        ValueError: ``n_qubits`` is not an even integer >= 2.
+
+    Example:
+        >>> angles_per_step(8)
+        55
+    """
     return 7 * check_n_qubits(n_qubits) - 1
 
 
@@ -91,6 +99,22 @@ def build_circuit(n_qubits: int, steps: int, repeat_blocks: int = 1) -> QuantumC
     Parameters are named ``a{t}`` (a ``ParameterVector`` of length ``P`` per step ``t``).
     Step ``t`` measures the readout qubits into classical register ``c{t}``: bit ``j``
     is readout qubit ``2j + 1`` (Qiskit's little-endian outcome order).
+
+    Args:
+        n_qubits: an even number of qubits (memory qubits even, readout qubits odd).
+        steps: time steps.
+        repeat_blocks: repetitions of the gate block per step (same angles).
+
+    Returns:
+        The circuit, with ``steps * P`` parameters.
+
+    Raises:
+        ValueError: a bad ``n_qubits``, ``steps`` or ``repeat_blocks``.
+
+    Example:
+        >>> qc = build_circuit(4, steps=2)
+        >>> qc.num_qubits, len(qc.cregs), qc.num_parameters
+        (4, 2, 54)
     """
     n = check_n_qubits(n_qubits)
     check_int("steps", steps, 1)

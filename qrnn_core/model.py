@@ -21,7 +21,17 @@ TORCH_CHUNK_ROWS = 8192
 
 @dataclass
 class QRNNConfig:
-    """Everything that defines a QRNN and how its gradient is estimated."""
+    """Everything that defines a QRNN and how its gradient is estimated (checked when made).
+
+    Raises:
+        ValueError: a bad field, or a combination the backend cannot run (e.g. the exact
+            gradient on a backend that is not differentiable, or with shots).
+
+    Example:
+        >>> config = QRNNConfig(n_qubits=4, method="fdsa")
+        >>> config.n_angles, config.n_outcomes, config.n_params
+        (27, 4, 54)
+    """
 
     n_qubits: int = 8
     in_dim: int = 1
@@ -171,6 +181,15 @@ class QRNN(nn.Module):
     layer maps each step's ``2**(n/2)``-outcome distribution to the targets. A forward
     pass over a batch is one batched simulator call (plus, in training, the estimator's
     points in the same call).
+
+    Args:
+        config: the model (default: ``QRNNConfig()``).
+        seed: seed of the initialisation, the estimator's directions and the shots (``None``: random).
+
+    Example:
+        >>> model = QRNN(QRNNConfig(n_qubits=4), seed=0)
+        >>> model(torch.rand(2, 5, 1)).shape
+        torch.Size([2, 5, 2])
     """
 
     def __init__(self, config: QRNNConfig | None = None, seed: int | None = None):

@@ -81,7 +81,16 @@ def _opt(help_text: str, default: Any = None, **extra: Any) -> Any:
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run: model, data subset and optimisation."""
+    """Everything that defines a training run: model, data subset and optimisation (checked when made).
+
+    Raises:
+        ValueError: a bad field, named with what is allowed.
+
+    Example:
+        >>> config = TrainConfig(method="fdsa", epochs=2)
+        >>> config.model_config().method, config.data_config().seq_len
+        ('fdsa', 20)
+    """
 
     n_qubits: int = _opt("even number of qubits (half memory, half readout)", 8)
     repeat_blocks: int = _opt("repetitions of the gate block per step", 1)
@@ -573,6 +582,29 @@ def train(
     largest forward pass needs (:func:`check_memory`), the checkpoint, and the run folder
     (:func:`_work_folder`: a complete run is replaced only with ``overwrite``, by a run
     written in a hidden sibling folder and moved into place once complete).
+
+    Args:
+        config: the run.
+        out_dir: the run folder.
+        resume: a checkpoint to continue from.
+        progress: show a progress bar.
+        overwrite: replace a run already in ``out_dir``.
+        log: where the per-epoch lines go (``None``: nowhere).
+
+    Returns:
+        The content of ``result.json``.
+
+    Raises:
+        ValueError: a bad configuration, a run that does not fit in memory, or a checkpoint of another run.
+        FileExistsError: ``out_dir`` holds a run and ``overwrite`` is False.
+
+    Example:
+        >>> import tempfile
+        >>> config = TrainConfig(n_qubits=2, seq_len=6, washout=1, n_train=2, val_length=8, epochs=1, cache_dir=None)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     result = train(config, out, progress=False, log=None)
+        >>> result["status"], len(result["epochs"]), result["best_epoch"] in (0, 1)
+        ('complete', 1, True)
     """
     config.validate()
     out_dir = Path(out_dir)
