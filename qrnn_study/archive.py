@@ -206,7 +206,7 @@ def verify_run(
     run_dir = Path(run_dir)
     profile = run_dir.parent.name
     version, digest = code_version(root), files_digest(run_dir)
-    cache = study.repo_root(root) / "build" / profile / "verify" / f"{run_dir.name}.json"
+    cache = study.build_dir(profile, root) / "verify" / f"{run_dir.name}.json"
     if use_cache and cache.is_file():
         cached = Verification(**json.loads(cache.read_text()))
         if (cached.code_version, cached.files_digest, cached.updates_replayed) == (version, digest, n_updates):

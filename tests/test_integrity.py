@@ -16,6 +16,7 @@ from test_pipeline import CHAPTERS, ROOT, chapter_notebook, chapter_repo, comman
 
 from qrnn_core.training import load_run
 from qrnn_study import book, manifest, pipeline, study
+from qrnn_study import plan as planning
 
 # ---------------------------------------------------------------- manifests (no notebook runs)
 
@@ -59,8 +60,8 @@ def test_states_name_the_damage_and_invalidate_deletes_what_make_would_not_rerun
     assert capsys.readouterr().out.endswith("6 of 6 tasks of profile smoke up to date\n")
     (root / "build/smoke/runs/spsa-cpu/result.json").write_text("{")  # truncated
     (root / "configs/smoke/train/exact-cpu.yaml").write_text("method: exact\nseed: 6\n")  # a changed parameter
-    plan = pipeline.build_plan("smoke", root)  # its parameter files are not rewritten: `check` writes nothing
-    states = pipeline.task_states(plan, root)
+    plan = planning.build_plan("smoke", root)  # its parameter files are not rewritten: `check` writes nothing
+    states = planning.task_states(plan, root)
     assert str(states["train/spsa-cpu"]) == "damaged: build/smoke/runs/spsa-cpu/result.json: checksum mismatch"
     assert str(states["train/exact-cpu"]) == "inputs changed: build/smoke/params/train/exact-cpu.yaml"
     assert states["train/seeds-spsa-s1"].up_to_date
@@ -69,8 +70,8 @@ def test_states_name_the_damage_and_invalidate_deletes_what_make_would_not_rerun
     report = capsys.readouterr().out
     assert report.endswith("1 of 6 tasks of profile smoke up to date; `make runs PROFILE=smoke` re-runs the other 5\n")
     assert "train/spsa-cpu       damaged: build/smoke/runs/spsa-cpu/result.json: checksum mismatch\n" in report
-    assert pipeline.stale_tasks(plan, root) == {task.name for task in plan} - {"train/seeds-spsa-s1"}, "Dask's rule"
-    assert pipeline.invalidate(plan, root) == ["train/exact-cpu", "train/spsa-cpu"]
+    assert planning.stale_tasks(plan, root) == {task.name for task in plan} - {"train/seeds-spsa-s1"}, "Dask's rule"
+    assert planning.invalidate(plan, root) == ["train/exact-cpu", "train/spsa-cpu"]
     assert capsys.readouterr().err.splitlines() == [
         "train/exact-cpu: inputs changed (build/smoke/params/train/exact-cpu.yaml), re-running",
         "build/smoke/runs/spsa-cpu/result.json: checksum mismatch, re-running",
@@ -82,7 +83,7 @@ def test_states_name_the_damage_and_invalidate_deletes_what_make_would_not_rerun
         "chapters/runtime",
     ], "Make's own rule re-runs the chapters after the runs"
     shutil.rmtree(root / "build/smoke/runs/exact-cpu")
-    assert str(pipeline.task_states(plan, root)["train/exact-cpu"]) == "not built"
+    assert str(planning.task_states(plan, root)["train/exact-cpu"]) == "not built"
 
 
 def test_load_run_names_a_damaged_or_missing_file_and_reads_skipped_runs(tmp_path):
@@ -148,7 +149,7 @@ def built(tmp_path_factory) -> Path:
 
 
 def states(tree: Path) -> dict[str, str]:
-    return {name: str(state) for name, state in pipeline.task_states(pipeline.build_plan("smoke", tree), tree).items()}
+    return {name: str(state) for name, state in planning.task_states(planning.build_plan("smoke", tree), tree).items()}
 
 
 UP_TO_DATE = {"train/exact-cpu": "up to date", "train/spsa-cpu": "up to date", "chapters/final": "up to date"}

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from qrnn_core.training import TrainConfig
-from qrnn_study import pipeline, study
+from qrnn_study import plan as planning
+from qrnn_study import study
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -129,9 +130,9 @@ def test_smoke_book_runs_each_notebook_with_its_defaults(chapter):
 
     So its execution is the check that a notebook's defaults run; nothing runs here.
     """
-    defaults = pipeline.notebook_parameters(ROOT / "notebooks" / f"{chapter}.ipynb")
+    defaults = planning.notebook_parameters(ROOT / "notebooks" / f"{chapter}.ipynb")
     config = yaml.safe_load((ROOT / "configs" / "smoke" / f"{chapter}.yaml").read_text()) or {}
-    settings = {k: v for k, v in config.items() if k not in pipeline.CHAPTER_KEYS}
+    settings = {k: v for k, v in config.items() if k not in planning.CHAPTER_KEYS}
     assert set(settings) <= set(defaults), f"configs/smoke/{chapter}.yaml sets what the notebook does not take"
     changed = {k for k, v in settings.items() if defaults[k] != v}
     assert changed <= SMOKE_SCALE.get(chapter, set()), f"smoke {chapter} departs from the defaults in {changed}"

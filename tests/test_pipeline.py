@@ -17,7 +17,8 @@ import torch
 import yaml
 from conftest import copy_tree
 
-from qrnn_study import manifest, pipeline, study
+from qrnn_study import makefile, manifest, projection, study
+from qrnn_study import plan as planning
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -173,7 +174,7 @@ RUNS = ["train/exact-cpu", "train/spsa-cpu", "train/seeds-spsa-s1"]
 
 
 def test_plan_orders_runs_chapters_and_the_exclusive_chapter_last(tmp_path):
-    plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
+    plan = planning.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
     by_name = {task.name: task for task in plan}
     assert [task.name for task in plan] == [*RUNS, "chapters/accuracy", "chapters/summary", "chapters/runtime"]
     assert by_name["chapters/accuracy"].deps == tuple(RUNS)
@@ -196,7 +197,7 @@ def test_exclusive_chapters_run_one_after_another_in_dependency_order(tmp_path):
         "alpha": {"exclusive": True, "depends_on": ["runtime", "accuracy"]},
         "runtime": {"exclusive": True},
     }
-    plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, chapters))
+    plan = planning.build_plan("smoke", chapter_repo(tmp_path, chapters))
     assert [task.name for task in plan][-3:] == ["chapters/accuracy", "chapters/runtime", "chapters/alpha"]
     assert plan[-1].deps == (*RUNS, "chapters/accuracy", "chapters/runtime")
     assert "chapters/alpha" not in plan[-2].deps
@@ -215,7 +216,7 @@ def test_exclusive_chapters_run_one_after_another_in_dependency_order(tmp_path):
 )
 def test_bad_chapter_dependencies_are_rejected(tmp_path, chapters, message):
     with pytest.raises(ValueError, match=message):
-        pipeline.build_plan("smoke", chapter_repo(tmp_path, chapters))
+        planning.build_plan("smoke", chapter_repo(tmp_path, chapters))
 
 
 @pytest.mark.parametrize(
@@ -247,7 +248,7 @@ def test_bad_configs_are_refused_when_the_plan_is_built(tmp_path, runs, chapters
     for name, values in chapters.items():
         (root / "configs" / "smoke" / f"{name}.yaml").write_text(yaml.safe_dump(values))
     with pytest.raises(ValueError, match=re.escape(message)):
-        pipeline.build_plan("smoke", root)
+        planning.build_plan("smoke", root)
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "-m", "qrnn_study.pipeline", "makefile", "smoke"],
@@ -261,19 +262,19 @@ def test_bad_configs_are_refused_when_the_plan_is_built(tmp_path, runs, chapters
 
 def test_parameter_files_are_rewritten_only_when_their_content_changes(tmp_path):
     root = chapter_repo(tmp_path, CHAPTERS)
-    pipeline.write_params(pipeline.build_plan("smoke", root), root)
+    planning.write_params(planning.build_plan("smoke", root), root)
     path = root / "build/smoke/params/train/exact-cpu.yaml"
     assert yaml.safe_load(path.read_text()) == {"method": "exact", "seed": 5, "out_dir": "build/smoke/runs/exact-cpu"}
     os.utime(path, (1, 1))
     (root / "configs/smoke/train/exact-cpu.yaml").write_text("# a comment changes nothing\nmethod: exact\nseed: 5\n")
-    pipeline.write_params(pipeline.build_plan("smoke", root), root)
+    planning.write_params(planning.build_plan("smoke", root), root)
     assert path.stat().st_mtime == 1
     (root / "configs/smoke/train/exact-cpu.yaml").write_text("method: exact\nseed: 6\n")
-    pipeline.write_params(pipeline.build_plan("smoke", root), root)
+    planning.write_params(planning.build_plan("smoke", root), root)
     assert path.stat().st_mtime > 1 and yaml.safe_load(path.read_text())["seed"] == 6
 
 
-def fake_build(root: Path) -> list[pipeline.Task]:
+def fake_build(root: Path) -> list[planning.Task]:
     """Build ``chapter_repo(root, CHAPTERS)`` without running anything: every input, output and manifest.
 
     Each task writes one file into its folder (a run's ``result.json``, a chapter's ``table.csv``) and
@@ -282,9 +283,9 @@ def fake_build(root: Path) -> list[pipeline.Task]:
     for path in ["book/paper_reported.json", "extra.json"]:  # the notebooks are chapter_repo's
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text("{}")
-    plan = pipeline.build_plan("smoke", root)
-    pipeline.write_params(plan, root)
-    assert pipeline.stale_tasks(plan, root) == {task.name for task in plan}, "nothing built yet"
+    plan = planning.build_plan("smoke", root)
+    planning.write_params(plan, root)
+    assert planning.stale_tasks(plan, root) == {task.name for task in plan}, "nothing built yet"
     for i, task in enumerate(plan):  # outputs newer than every input, in dependency order
         (root / task.folder).mkdir(parents=True, exist_ok=True)
         (root / task.folder / ("result.json" if task.is_run else "table.csv")).write_text(f"{task.name}\n")
@@ -301,12 +302,12 @@ def fake_build(root: Path) -> list[pipeline.Task]:
 def test_stale_tasks_follow_makes_rule(tmp_path):
     root = chapter_repo(tmp_path, CHAPTERS)
     plan = fake_build(root)
-    assert pipeline.stale_tasks(plan, root) == set()
+    assert planning.stale_tasks(plan, root) == set()
     os.utime(root / "extra.json", (2e9, 2e9))  # an extra input of one chapter: it and what runs after it
-    assert pipeline.stale_tasks(plan, root) == {"chapters/summary", "chapters/runtime"}
+    assert planning.stale_tasks(plan, root) == {"chapters/summary", "chapters/runtime"}
     os.utime(root / "extra.json", (1e8, 1e8))
     (root / "build/smoke/train/spsa-cpu.ipynb").unlink()  # a run: it and every chapter
-    assert pipeline.stale_tasks(plan, root) == {
+    assert planning.stale_tasks(plan, root) == {
         "train/spsa-cpu",
         "chapters/accuracy",
         "chapters/summary",
@@ -316,8 +317,8 @@ def test_stale_tasks_follow_makes_rule(tmp_path):
 
 def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
     root = chapter_repo(tmp_path, CHAPTERS)
-    plan = pipeline.build_plan("smoke", root)
-    text = pipeline.makefile_text(plan, "smoke")
+    plan = planning.build_plan("smoke", root)
+    text = makefile.makefile_text(plan, "smoke")
     by_name = {task.name: task for task in plan}
     rules = {
         line.split(":", 1)[0]: line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("build/")
@@ -331,23 +332,23 @@ def test_makefile_rules_carry_the_plans_prerequisites(tmp_path):
 
 
 def test_select_keeps_what_the_chosen_tasks_need(tmp_path):
-    plan = pipeline.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
-    assert [t.name for t in pipeline.select(plan, ["train/*"])] == RUNS
-    assert [t.name for t in pipeline.select(plan, ["chapters/summary"])] == [
+    plan = planning.build_plan("smoke", chapter_repo(tmp_path, CHAPTERS))
+    assert [t.name for t in planning.select(plan, ["train/*"])] == RUNS
+    assert [t.name for t in planning.select(plan, ["chapters/summary"])] == [
         *RUNS,
         "chapters/accuracy",
         "chapters/summary",
     ]
     with pytest.raises(ValueError, match="no task matches"):
-        pipeline.select(plan, ["train/none"])
+        planning.select(plan, ["train/none"])
 
 
 def test_makespan_puts_the_longest_run_first_and_never_goes_below_it():
-    assert pipeline.makespan([5, 4, 3, 3, 3], 2) == 10  # longest first: {5, 3} {4, 3, 3}
-    assert pipeline.makespan([10, 1, 1], 16) == 10
-    assert pipeline.makespan([2, 2, 2], 1) == 6
+    assert projection.makespan([5, 4, 3, 3, 3], 2) == 10  # longest first: {5, 3} {4, 3, 3}
+    assert projection.makespan([10, 1, 1], 16) == 10
+    assert projection.makespan([2, 2, 2], 1) == 6
     with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
-        pipeline.makespan([1], 0)
+        projection.makespan([1], 0)
 
 
 BENCH = {
@@ -382,17 +383,17 @@ def test_projection_counts_updates_and_validation_passes(tmp_path):
             "spsa-gpu": {"method": "spsa", "shots": 1024, "device": "cuda", "epochs": 1},
         },
     )
-    rows = {row["run"]: row for row in pipeline.project_runs(pipeline.build_plan("smoke", root), BENCH)}
+    rows = {row["run"]: row for row in projection.project_runs(planning.build_plan("smoke", root), BENCH)}
     assert rows["spsa-cpu"]["updates"] == 6 and rows["spsa-cpu"]["seconds"] == pytest.approx(6 * 0.5 + 3 * 2.0)
     assert rows["exact-cpu"]["updates"] == 2 and rows["exact-cpu"]["seconds"] == pytest.approx(2 * 0.25 + 2 * 1.0)
     assert rows["spsa-gpu"]["seconds"] is None and "no CUDA device" in rows["spsa-gpu"]["note"]
     (root / "bench.json").write_text(json.dumps(BENCH))
-    report = pipeline.plan_report("smoke", 4, root, root / "bench.json")
+    report = projection.plan_report("smoke", 4, root, root / "bench.json")
     assert "projected wall time on 4 worker(s): 9.0 s" in report and "longest run: 9.0 s" in report
 
 
 def test_plan_without_a_benchmark_says_how_to_get_one(tmp_path):
-    report = pipeline.plan_report("smoke", 2, write_profile(tmp_path, {"seeds": SEEDS}))
+    report = projection.plan_report("smoke", 2, write_profile(tmp_path, {"seeds": SEEDS}))
     assert "seeds-exact-s3" in report and "make bench" in report
 
 
@@ -513,7 +514,7 @@ def test_a_second_invocation_reruns_nothing(make_tree, dask_tree):
         done = command(tree, *args)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "papermill" not in done.stdout and outputs(tree) == before
-        states = pipeline.task_states(pipeline.build_plan("smoke", tree), tree)
+        states = planning.task_states(planning.build_plan("smoke", tree), tree)
         assert all(state.up_to_date for state in states.values()), states
     assert "3 of 3 tasks up to date, 0 to run" in done.stdout
 

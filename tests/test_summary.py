@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from qrnn_study import plan as planning
 from qrnn_study import study
 from qrnn_study.chapters import baselines, gradient_quality, summary
 
@@ -72,9 +73,7 @@ def test_front_page_shows_the_figure_the_gradient_quality_chapter_wrote(tmp_path
 
 
 def test_front_page_runs_after_the_chapters_it_reads():
-    from qrnn_study import pipeline
-
-    plan = {task.name: task for task in pipeline.build_plan("smoke", study.REPO_ROOT)}
+    plan = {task.name: task for task in planning.build_plan("smoke", study.REPO_ROOT)}
     front = plan["chapters/summary"]
     for chapter in ("runtime", "accuracy", "baselines", "gradient_quality"):
         assert f"chapters/{chapter}" in front.deps
