@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from .backends import backend_names, cuda_available, uses_cuda
 from .checks import check_int, check_optional_int, check_positive
-from .data import DEFAULT_CACHE, DEFAULT_DATA_SEED, LorenzConfig, file_sha256, load_lorenz, window_counts
+from .data import DEFAULT_CACHE, DEFAULT_DATA_SEED, LorenzConfig, file_sha256, load_lorenz, source_names, window_counts
 from .estimators import method_names
 from .files import (
     TEMPORARY_NAME,
@@ -46,6 +46,7 @@ from .files import (
     write_json,
 )
 from .model import QRNN, QRNNConfig
+from .noise import resolve_noise
 from .optimizers import OPTIMIZERS, GainSchedule, LayerOptimizer, check_optimizer
 from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .provenance import provenance as build_provenance
@@ -127,6 +128,13 @@ class TrainConfig:
     columns: str = _opt("columns of the data file: input, target 1, target 2", "0,1,2")
     scale: str = _opt("minmax (each column to [0, 1] over the whole series) or none", "minmax")
     data_seed: int | None = _opt("seed of the Lorenz initial condition (None: the default trajectory, 1920)", None)
+    system: str | None = _opt("data source (None: lorenz, or file with --data)", None, recorded_if_set=True)
+    noise: str | None = _opt(
+        "device noise: a snapshot (fake_marrakesh, fake_fez, ...) or a qrnn_core.noise JSON file (None: noiseless)",
+        None,
+        recorded_if_set=True,
+    )
+    noise_scale: float = _opt("factor on every rate of --noise", 1.0, recorded_if_set=True)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -165,7 +173,10 @@ class TrainConfig:
         """The model's part of the configuration (validated by ``QRNNConfig``)."""
         names: tuple[str, ...] = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method")
         names += ("epsilon", "spsa_samples", "precision", "freeze_input", "recurrence")
-        return QRNNConfig(**{name: getattr(self, name) for name in names})
+        if self.noise is None and self.noise_scale != 1.0:
+            raise ValueError(f"noise_scale={self.noise_scale!r} (--noise-scale) needs a noise model (--noise)")
+        noise = resolve_noise(self.noise, self.n_qubits, self.noise_scale)
+        return QRNNConfig(**{name: getattr(self, name) for name in names}, noise=noise)
 
     def gain_schedule(self) -> GainSchedule:
         """Spall's gain schedule of the ``spsa-gain`` optimizer (validated)."""
@@ -180,6 +191,7 @@ class TrainConfig:
             columns=self.columns,
             scale=self.scale,
             data_seed=DEFAULT_DATA_SEED if self.data_seed is None else self.data_seed,
+            system=self.system,
         )
 
     @property
@@ -188,14 +200,14 @@ class TrainConfig:
         return uses_cuda(self.device)
 
     def to_dict(self) -> dict:
-        """JSON-safe dictionary of every field; an ablation option is left out at its default.
+        """JSON-safe dictionary of every field; an ablation option or the data ``system`` is left out at its default.
 
         So a run without ablations records the configuration it recorded before those options
         existed (archived runs and their checkpoints compare equal).
         """
         values = asdict(self)
         for f in fields(self):
-            if f.metadata.get("ablation") and values[f.name] == f.default:
+            if (f.metadata.get("ablation") or f.metadata.get("recorded_if_set")) and values[f.name] == f.default:
                 del values[f.name]
         return values
 
@@ -232,7 +244,10 @@ def provenance(config: TrainConfig, data: dict | None = None) -> dict:
     ``data`` is the run's :func:`data_record`, taken when it started (default: taken now).
     """
     data = data or data_record(config)
-    return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | {"data": data}
+    extra = {"data": data}
+    if config.noise is not None:
+        extra["noise"] = config.model_config().to_dict()["noise"]
+    return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | extra
 
 
 def _work_folder(out_dir: Path, overwrite: bool, resume: Path | None) -> Path:
@@ -955,7 +970,8 @@ def _parse_bool(text: str) -> bool:
 
 def _parse_value(kind: str) -> Callable[[str], object]:
     """Converter for a field annotation such as ``"int | None"``."""
-    base = {"int": int, "float": float, "str": str, "bool": _parse_bool}[kind.split("|")[0].strip()]
+    converters: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str, "bool": _parse_bool}
+    base = converters[kind.split("|")[0].strip()]
     if "None" not in kind:
         return base
     return lambda text: None if text.lower() == "none" else base(text)
@@ -970,6 +986,7 @@ def build_parser() -> argparse.ArgumentParser:
         default = f.default if f.default is not MISSING else None
         registered = {"method": f"gradient method: {', '.join(method_names())}"}
         registered["backend"] = f"simulator: {', '.join(backend_names())}"
+        registered["system"] = f"data source: {', '.join(source_names())} (None: lorenz, or file with --data)"
         text = registered.get(f.name, f.metadata["help"])
         parser.add_argument(
             "--" + f.name.replace("_", "-"),

@@ -11,6 +11,7 @@ from qrnn_core.backends import BackendSpec, SimulationJob, backend_names, regist
 from qrnn_core.data import DataSource, LorenzConfig, load_lorenz, register_source
 from qrnn_core.model import QRNN, QRNNConfig
 from qrnn_core.simulate import simulate
+from qrnn_core.training import TrainConfig, train
 from qrnn_study import timing
 
 
@@ -91,6 +92,19 @@ def test_a_registered_data_source_loads_and_caches(tmp_path):
         del data.SOURCES["rossler"]
     with pytest.raises(ValueError, match="unknown data source 'rossler'; allowed: lorenz, file"):
         LorenzConfig(system="rossler")
+
+
+def test_a_run_trains_on_a_registered_source(tmp_path):
+    register_source(DataSource("rossler", "Rössler", rossler))
+    try:
+        config = TrainConfig(n_qubits=2, seq_len=6, washout=1, n_train=2, val_length=8, epochs=1, system="rossler")
+        config.cache_dir = str(tmp_path / "cache")
+        result = train(config, tmp_path / "run", progress=False, log=None)
+        assert result["status"] == "complete" and result["config"]["system"] == "rossler"
+        assert result["provenance"]["data"] == {"source": "Rössler, data seed 1920", "sha256": None}
+    finally:
+        del data.SOURCES["rossler"]
+    assert "system" not in TrainConfig().to_dict()  # runs on the default series record what they recorded before
 
 
 def test_the_default_source_keeps_its_cache_key():
