@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import aer_simulator, torch_simulator
+from . import aer_simulator, noise, torch_simulator
 from .checks import check_choice
+from .noise import NoiseModel
 
 DEFAULT_AER_SHOTS = 1024
 BACKEND_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -84,7 +85,8 @@ class SimulationJob:
     """What a backend computes: checked angles (B, T, P) and the settings of one :func:`simulate` call.
 
     ``shots`` is already resolved (``None``: exact distributions); ``precision`` is
-    ``"single"``, ``"double"`` or ``None`` (follow the angles' dtype).
+    ``"single"``, ``"double"`` or ``None`` (follow the angles' dtype); ``noise``: device noise
+    (:class:`qrnn_core.noise.NoiseModel`; ``None``: the noiseless circuit).
     """
 
     angles: torch.Tensor
@@ -94,6 +96,7 @@ class SimulationJob:
     device: str = "cpu"
     seed: int | None = None
     precision: str | None = None
+    noise: NoiseModel | None = None
 
 
 def sample_frequencies(probs: torch.Tensor, shots: int, seed: int | None = None) -> torch.Tensor:
@@ -128,7 +131,10 @@ def run_torch(job: SimulationJob) -> torch.Tensor:
     if dtype not in (torch.float32, torch.float64):
         dtype = torch.float32
     angles = job.angles.to(torch_device(job.device), dtype)
-    probs = torch_simulator.probabilities(angles, job.n_qubits, job.repeat_blocks)
+    if job.noise is None:
+        probs = torch_simulator.probabilities(angles, job.n_qubits, job.repeat_blocks)
+    else:
+        probs = noise.noisy_probabilities(angles, job.noise, job.repeat_blocks)
     return probs if job.shots is None else sample_frequencies(probs, job.shots, job.seed)
 
 
@@ -136,6 +142,10 @@ def run_aer(job: SimulationJob) -> torch.Tensor:
     """Qiskit Aer: measured circuits with ``shots``, or the density matrix when ``shots`` is None."""
     device = aer_device(job.device)
     values = job.angles.detach().to("cpu", torch.float64).numpy()
+    if job.noise is not None:
+        if job.shots is not None or device != "CPU":
+            raise ValueError("noise runs on Qiskit Aer's density matrix on the CPU only (backend 'aer-exact', cpu)")
+        return torch.from_numpy(noise.aer_noisy_probabilities(values, job.noise, job.repeat_blocks))
     out = aer_simulator.aer_probabilities(values, job.n_qubits, job.repeat_blocks, job.shots, job.seed, device)
     return torch.from_numpy(out)
 
@@ -156,6 +166,7 @@ class BackendSpec:
         default_shots: shots used when none are given (backends that are not exact).
         resolve_device: turns a device name into the backend's device (``ValueError`` for an
             unknown name, ``RuntimeError`` for a missing device).
+        noise: ``run`` applies a :class:`qrnn_core.noise.NoiseModel` given in the job.
     """
 
     name: str
@@ -167,6 +178,7 @@ class BackendSpec:
     devices: tuple[str, ...] = ("cpu",)
     default_shots: int | None = None
     resolve_device: Callable[[str], Any] = torch_device
+    noise: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not BACKEND_NAME.fullmatch(self.name):
@@ -250,12 +262,12 @@ def backend_spec(name: str) -> BackendSpec:
     return REGISTRY[check_choice("backend", name, REGISTRY)]
 
 
-register(BackendSpec("torch", "torch (exact)", run_torch, True, True, True, ("cpu", "cuda")))
+register(BackendSpec("torch", "torch (exact)", run_torch, True, True, True, ("cpu", "cuda"), noise=True))
 register(
     BackendSpec("aer", "Qiskit Aer (shots)", run_aer, False, True, False, ("cpu", "gpu"), DEFAULT_AER_SHOTS, aer_device)
 )
 register(
     BackendSpec(
-        "aer-exact", "Qiskit Aer (density matrix)", run_aer, True, False, False, ("cpu", "gpu"), None, aer_device
+        "aer-exact", "Qiskit Aer (density matrix)", run_aer, True, False, False, ("cpu", "gpu"), None, aer_device, True
     )
 )

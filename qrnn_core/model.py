@@ -13,6 +13,7 @@ from .backends import backend_names, backend_spec, uses_cuda
 from .checks import check_choice, check_int
 from .circuit import angles_per_step, check_n_qubits, crx_angles
 from .estimators import EstimatorOptions, Plan, input_angles, method_spec
+from .noise import NoiseModel
 from .simulate import simulate
 
 # Rows per simulator call on the torch backend: bounds memory for large plans.
@@ -47,8 +48,23 @@ class QRNNConfig:
     precision: str = "single"
     freeze_input: bool = False  # ablation: the input layer stays at its seeded random initialisation (a reservoir)
     recurrence: bool = True  # ablation: False holds the CRX staircase at angle 0 (no coupling between steps)
+    noise: NoiseModel | None = None  # device noise (qrnn_core.noise); None: the noiseless circuit
 
     def __post_init__(self) -> None:
+        self._check()
+        if self.noise is not None:
+            if not isinstance(self.noise, NoiseModel):
+                raise ValueError(f"noise must be a qrnn_core.noise.NoiseModel or None, got {type(self.noise).__name__}")
+            if not backend_spec(self.backend).noise:
+                allowed = ", ".join(name for name in backend_names() if backend_spec(name).noise)
+                raise ValueError(f"backend {self.backend!r} does not model noise; backends with noise: {allowed}")
+            if self.noise.n_qubits != self.n_qubits or self.repeat_blocks != 1:
+                raise ValueError(
+                    f"noise model is for {self.noise.n_qubits} qubits and repeat_blocks=1; got "
+                    f"n_qubits={self.n_qubits}, repeat_blocks={self.repeat_blocks}"
+                )
+
+    def _check(self) -> None:
         check_n_qubits(self.n_qubits)
         for name in ("freeze_input", "recurrence"):
             if not isinstance(getattr(self, name), bool):
@@ -85,8 +101,10 @@ class QRNNConfig:
         return 2 ** (self.n_qubits // 2)
 
     def to_dict(self) -> dict:
-        """Every field, as a dictionary."""
-        return asdict(self)
+        """Every field, as a dictionary (``noise`` as :meth:`NoiseModel.to_dict`, left out when there is none)."""
+        values = asdict(self)
+        values.pop("noise")
+        return values if self.noise is None else values | {"noise": self.noise.to_dict()}
 
     @property
     def n_params(self) -> int:
@@ -234,10 +252,19 @@ class QRNN(nn.Module):
         if backend.check_shots(c.shots) is not None:
             seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
         if not backend.differentiable:
-            return simulate(angles.detach(), c.backend, c.shots, c.device, seed, c.n_qubits, c.repeat_blocks).to(angles)
+            return simulate(
+                angles.detach(), c.backend, c.shots, c.device, seed, c.n_qubits, c.repeat_blocks, noise=c.noise
+            ).to(angles)
         chunks = [
             simulate(
-                part, backend.name, c.shots, c.device, None if seed is None else seed + i, c.n_qubits, c.repeat_blocks
+                part,
+                backend.name,
+                c.shots,
+                c.device,
+                None if seed is None else seed + i,
+                c.n_qubits,
+                c.repeat_blocks,
+                noise=c.noise,
             )
             for i, part in enumerate(angles.split(TORCH_CHUNK_ROWS))
         ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .backends import SimulationJob, backend_spec
+from .backends import SimulationJob, backend_names, backend_spec
 from .backends import check_shots as check_shots  # re-exported: its home is qrnn_core.backends
 from .backends import sample_frequencies as sample_frequencies  # re-exported: its home is qrnn_core.backends
 from .checks import check_int
 from .circuit import angles_per_step, check_n_qubits, n_qubits_from_angles
+from .noise import NoiseModel
 
 
 def check_angles(angles: object, n_qubits: int | None = None) -> tuple[torch.Tensor, int]:
@@ -46,6 +47,7 @@ def simulate(
     n_qubits: int | None = None,
     repeat_blocks: int = 1,
     precision: str | None = None,
+    noise: NoiseModel | None = None,
 ) -> torch.Tensor:
     """Per-step readout distributions (B, T, 2**(n/2)) of the QRNN for angles (B, T, P).
 
@@ -61,6 +63,9 @@ def simulate(
         repeat_blocks: repetitions of the gate block per step.
         precision: ``"single"`` (complex64) or ``"double"`` (complex128) on torch; by default
             double for float64 tensors and numpy arrays, single otherwise.
+        noise: device noise (:class:`qrnn_core.noise.NoiseModel`, ``n_qubits`` and ``repeat_blocks=1``
+            must match) on a backend that models it (``"torch"``: the fast channels; ``"aer-exact"``:
+            the reference); ``None``: the noiseless circuit.
 
     Returns:
         The distributions, a tensor (B, T, 2**(n/2)).
@@ -80,5 +85,16 @@ def simulate(
     check_int("repeat_blocks", repeat_blocks, 1)
     if precision not in (None, "single", "double"):
         raise ValueError(f"unknown precision {precision!r}; allowed: 'single', 'double'")
-    job = SimulationJob(tensor, n_qubits, repeat_blocks, shots, device, seed, precision)
+    if noise is not None:
+        if not isinstance(noise, NoiseModel):
+            raise ValueError(f"noise must be a qrnn_core.noise.NoiseModel or None, got {type(noise).__name__}")
+        if not spec.noise:
+            allowed = ", ".join(name for name in backend_names() if backend_spec(name).noise)
+            raise ValueError(f"backend {backend!r} does not model noise; backends with noise: {allowed}")
+        if noise.n_qubits != n_qubits or repeat_blocks != 1:
+            raise ValueError(
+                f"noise model is for {noise.n_qubits} qubits and repeat_blocks=1; got n_qubits={n_qubits}, "
+                f"repeat_blocks={repeat_blocks}"
+            )
+    job = SimulationJob(tensor, n_qubits, repeat_blocks, shots, device, seed, precision, noise)
     return spec.run(job)

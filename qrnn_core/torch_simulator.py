@@ -14,6 +14,8 @@ no temporary grows with the batch or the sequence length.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from .circuit import check_n_qubits
@@ -56,7 +58,7 @@ def _layer(angles: torch.Tensor, offset: int, n_qubits: int) -> torch.Tensor:
     return _zxz(a[..., 0], a[..., 1], a[..., 2])
 
 
-def _site_tensors(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
+def _site_tensors(angles: torch.Tensor, n_qubits: int, inputs: tuple[int, ...] | None = None) -> torch.Tensor:
     """Local tensors ``h[j, b_in, b_out, m, i, c]`` of the memory qubits, one block, readout from ``|0>``.
 
     Memory qubit ``2j`` meets two readout qubits in the CRX staircase: ``CRX(2j-1, 2j)``
@@ -69,6 +71,7 @@ def _site_tensors(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
     qubits. The last RZ of each readout qubit is a phase of ``m`` alone and is left out
     (it cancels in ``K rho K^dag``). Returns (N, n/2, 2, 2, 2, 2, 2); site 0 uses only
     ``b_in = 0`` and the last site's ``b_out`` is summed (index 0 holds the sum).
+    ``inputs``: the readout qubits' initial bits (default: all ``|0>``; the noise model's reset errors).
     """
     n = n_qubits
     first = _layer(angles, 0, n)
@@ -76,7 +79,10 @@ def _site_tensors(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
     crx = _rx(angles[:, 3 * n : 4 * n - 1])  # (N, n-1, 2, 2)
     mem_first, mem_second = first[:, 0::2], _zxz(*second_angles[:, 0::2].unbind(-1))  # (N, J, 2, 2)
     read_second = _zxz(second_angles[:, 1::2, 0], second_angles[:, 1::2, 1])  # RX RZ, final RZ dropped
-    start = first[:, 1::2, :, 0]  # readout qubits' first layer on |0>: (N, J, 2)
+    if inputs is None:
+        start = first[:, 1::2, :, 0]  # readout qubits' first layer on |0>: (N, J, 2)
+    else:
+        start = torch.stack([first[:, 2 * j + 1, :, bit] for j, bit in enumerate(inputs)], dim=1)
     # s[z, b]: readout amplitude b after CRX from its memory qubit with value z.
     s = torch.stack([start, torch.matmul(crx[:, 0::2], start.unsqueeze(-1)).squeeze(-1)], dim=-2)
     # c[m, b, z] = <m| second |b> s[z, b]
@@ -89,14 +95,14 @@ def _site_tensors(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
     return torch.einsum("njiz,njmoz,njbzc->njbomic", mem_second, c, pre)
 
 
-def _kraus_rows(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
+def _kraus_rows(angles: torch.Tensor, n_qubits: int, inputs: tuple[int, ...] | None = None) -> torch.Tensor:
     """Kraus operators of one block in row layout: angles (N, P) -> (N, D, M, D) as ``[i, m, c]``.
 
     Contracts the site tensors from the first memory qubit to the last; each new site's
     indices become the most significant ones, so the result is little-endian without a
-    permutation and the large tensor is written in long contiguous runs.
+    permutation and the large tensor is written in long contiguous runs. ``inputs``: see :func:`_site_tensors`.
     """
-    h = _site_tensors(angles, n_qubits)
+    h = _site_tensors(angles, n_qubits, inputs)
     chain = h[:, 0, 0].permute(0, 1, 3, 2, 4)  # (N, b_out, I, M, C)
     for j in range(1, h.shape[1]):
         site = h[:, j, :, :1] if j == h.shape[1] - 1 else h[:, j]  # (N, b_in, b_out, m, i, c)
@@ -141,13 +147,15 @@ def _kraus_rows_any(angles: torch.Tensor, n_qubits: int, repeat_blocks: int) -> 
     return step[:, :, :dim].reshape(-1, dim, dim, dim).transpose(1, 2)
 
 
-def _recursion(by_row: torch.Tensor, rho: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _recursion(
+    by_row: torch.Tensor, rho: torch.Tensor, between: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run steps with row-layout Kraus operators (B, T, D, M, D) from state ``rho`` (B, D, D).
 
     Each step is two matrix products, ``W = K rho`` with rows ``(i, m)`` and then
     ``rho' = sum_m K_m W_m^dag`` (``rho`` is Hermitian) with ``K`` and ``W`` read as ``(i, (m, j))``; the step's
     distribution is ``p(m) = Re sum_{i,j} W[i,m,j] conj(K[i,m,j])``. Returns (B, T, M)
-    and the last state.
+    and the last state. ``between``: a channel applied to the state after every step (device noise).
     """
     batch, steps, dim, m_out, _ = by_row.shape
     tall = by_row.reshape(batch, steps, dim * m_out, dim).unbind(1)
@@ -158,6 +166,8 @@ def _recursion(by_row: torch.Tensor, rho: torch.Tensor) -> tuple[torch.Tensor, t
         w = torch.bmm(tall[t], rho)
         probs.append((torch.view_as_real(w).view_as(kraus[t]) * kraus[t]).sum(dim=(1, 3, 4)))
         rho = torch.bmm(wide[t], w.view(batch, dim, m_out * dim).mH)
+        if between is not None:
+            rho = between(rho)
     return torch.stack(probs, dim=1), rho
 
 
