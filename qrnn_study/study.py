@@ -134,15 +134,46 @@ class StudyRun:
     @property
     def epochs(self) -> pd.DataFrame:
         """Per-epoch validation and training RMSE, epoch 0 being the untrained model."""
-        result = self.record.result
-        first = result["initial_validation"]
+        first = self.initial_validation
         initial = {
             "epoch": 0,
             "val_rmse_y": first["rmse_y"],
             "val_rmse_z": first["rmse_z"],
             "val_rmse_mean": first["rmse_mean"],
         }
-        return pd.DataFrame([initial, *result["epochs"]])
+        return pd.DataFrame([initial, *self.epoch_records])
+
+    # The study's one reader of a run's result.json (qrnn_core.training writes it; RunRecord holds it):
+    # chapters use these instead of digging into the dict.
+    @property
+    def config(self) -> dict:
+        """The training configuration the run recorded (``TrainConfig.to_dict()``)."""
+        return self.record.result["config"]
+
+    @property
+    def provenance(self) -> dict:
+        """What the run recorded of its environment: versions, commit, device, data, creation time."""
+        return self.record.result["provenance"]
+
+    @property
+    def timings(self) -> dict:
+        """The run's wall times (``total_s``, per update and per validation pass)."""
+        return self.record.result["timings"]
+
+    @property
+    def epoch_records(self) -> list[dict]:
+        """One record per trained epoch (validation RMSE, times, evaluations), as the run wrote them."""
+        return self.record.result["epochs"]
+
+    @property
+    def initial_validation(self) -> dict:
+        """Validation RMSE (``rmse_y``, ``rmse_z``, ``rmse_mean``) of the untrained model."""
+        return self.record.result["initial_validation"]
+
+    @property
+    def best_epoch(self) -> int:
+        """The epoch with the lowest validation mean RMSE (0: the untrained model), as the run recorded it."""
+        return self.record.result["best_epoch"]
 
     @property
     def archived(self) -> dict | None:
@@ -336,7 +367,7 @@ def settings_key(run: StudyRun, varied: str) -> dict:
     trajectories sweep varies ``data_seed``.
     """
     free = {varied, *MEMBER_FREE_KEYS}
-    return {k: v for k, v in run.record.result["config"].items() if k not in free}
+    return {k: v for k, v in run.config.items() if k not in free}
 
 
 def pick(runs: list[StudyRun], method: str, device: str = "cpu") -> StudyRun:
@@ -380,7 +411,7 @@ def machine(runs: list[StudyRun]) -> str:
     seen = []
     for run in runs:
         if run.complete:
-            device = run.record.result["provenance"]["device"]
+            device = run.provenance["device"]
             text = f"{device['cpu']}, torch threads: {device['torch_threads']}"
             if device.get("cuda_device"):
                 text += f", {device['cuda_device']}"
@@ -400,7 +431,7 @@ def archive_note(runs: list[StudyRun]) -> str:
     archived = [run for run in runs if run.archived]
     if not archived:
         return ""
-    created = sorted(run.record.result["provenance"]["created"][:10] for run in archived)
+    created = sorted(run.provenance["created"][:10] for run in archived)
     when = created[0] if created[0] == created[-1] else f"{created[0]} to {created[-1]}"
     replayed = sum(run.archived["updates_replayed"] for run in archived)
     deviation = max(run.archived["max_loss_deviation"] for run in archived)

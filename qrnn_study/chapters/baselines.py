@@ -48,22 +48,22 @@ def qrnn_rows(runs: list) -> pd.DataFrame:
         if not run.complete:
             rows.append(row | {"status": run.status_text})
             continue
-        result = run.record.result
-        best = min(result["epochs"], key=lambda e: e["val_rmse_mean"]) if result["epochs"] else None
+        epochs = run.epoch_records
+        best = min(epochs, key=lambda e: e["val_rmse_mean"]) if epochs else None
         scores = (
-            result["initial_validation"]
+            run.initial_validation
             if best is None
             else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
         )
         config = TrainConfig.from_dict(
-            {k: v for k, v in result["config"].items() if k in TrainConfig.__dataclass_fields__} | {"device": "cpu"}
+            {k: v for k, v in run.config.items() if k in TrainConfig.__dataclass_fields__} | {"device": "cpu"}
         )
         rows.append(
             row
             | scores
             | {
                 "parameters": trained_parameters(config.model_config()),
-                "train_time_s": result["timings"]["total_s"],
+                "train_time_s": run.timings["total_s"],
                 "best epoch": 0 if best is None else best["epoch"],
                 "validation steps": len(run.record.predictions["val_targets"]) if run.record.predictions else None,
                 "status": "complete",

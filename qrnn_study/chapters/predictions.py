@@ -50,7 +50,7 @@ def plot_predictions(axes: list[Axes], run: StudyRun, steps: int | None = None) 
             _not_run(ax, run)
         return
     pred = run.record.predictions
-    best = run.record.result["best_epoch"]
+    best = run.best_epoch
     n = len(pred["val_targets"]) if steps is None else min(steps, len(pred["val_targets"]))
     for k, (ax, name) in enumerate(zip(axes, TARGETS)):
         ax.plot(pred["val_targets"][:n, k], color=METHOD_COLORS["ground truth"], lw=1.2, label="ground truth")

@@ -85,7 +85,7 @@ def input_layer(run: StudyRun, epoch: int) -> np.ndarray:
 
 def directions(run: StudyRun) -> np.ndarray:
     """The fixed directions (K, n_params) a ``spsa-fixed`` run used (stored with its last epoch)."""
-    last = len(run.record.result["epochs"])
+    last = len(run.epoch_records)
     state = torch.load(epoch_checkpoint(run.run_dir, last), map_location="cpu", weights_only=False)
     return state["estimator"]["fixed"].double().numpy()
 
@@ -110,7 +110,7 @@ def comparison(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
     sample SD and the half-width of a 95 % t-interval over seeds; the paper's row is its one run.
     """
     groups = {label: variant_runs(runs, method) for method, label in METHODS.items()}
-    epochs = min((len(r.record.result["epochs"]) for rs in groups.values() for r in rs), default=0)
+    epochs = min((len(r.epoch_records) for rs in groups.values() for r in rs), default=0)
     paper = reported_validation(reported, "spsa")
     rows = []
     if paper is not None and epochs:
@@ -194,7 +194,7 @@ def lockstep_groups(run: StudyRun, reported: dict, epoch: int = 2) -> pd.DataFra
 
 def shown_epoch(runs: list[StudyRun], epoch: int = 2) -> int:
     """``epoch`` (default 2, the authors' checkpoint's), or the last epoch every run in ``runs`` has if fewer."""
-    return min([epoch, *(len(run.record.result["epochs"]) for run in runs)])
+    return min([epoch, *(len(run.epoch_records) for run in runs)])
 
 
 def verdict(table: pd.DataFrame, lockstep: pd.DataFrame | None) -> str:

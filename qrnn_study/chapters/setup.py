@@ -54,7 +54,7 @@ def cost_table(runs: list[StudyRun]) -> pd.DataFrame:
     for run in runs:
         row = {"run": run.label}
         if run.complete:
-            timings = run.record.result["timings"]
+            timings = run.timings
             updates = run.record.updates
             evaluations = updates["circuit_evaluations"].mean() if len(updates) else float("nan")
             projected = (
@@ -83,7 +83,7 @@ def provenance_table(runs: list[StudyRun]) -> pd.DataFrame:
         if run.record is None:
             rows.append({"run": run.label, "status": run.status_text})
             continue
-        p = run.record.result["provenance"]
+        p = run.provenance
         device = p["device"]
         rows.append(
             {

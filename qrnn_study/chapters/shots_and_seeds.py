@@ -43,7 +43,7 @@ SEED_COLUMNS = ["variant", "method", "shots", "seed", "epoch", "n_train", "rmse_
 
 def _run_rows(run: StudyRun, variant: str, epochs: int) -> list[dict]:
     """Rows of :data:`SEED_COLUMNS` (plus ``run``) for epochs 0..``epochs`` of a complete run."""
-    config = run.record.result["config"]
+    config = run.config
     n_train = config["n_train"] or int(run.record.updates["epoch"].eq(1).sum()) * config["batch_size"]
     table = run.epochs[run.epochs["epoch"] <= epochs]
     return [
@@ -306,10 +306,10 @@ def stability_text(outcomes: pd.DataFrame, runs: list[StudyRun], level: float = 
         return "\n\n".join(texts)
     fdsa_runs = [run for run in runs if run.method == "fdsa" and run.complete]
     costs = [
-        f"{run.label}: {run.record.result['epochs'][0]['epoch_time_s']:.0f} s for an epoch of "
+        f"{run.label}: {run.epoch_records[0]['epoch_time_s']:.0f} s for an epoch of "
         f"{len(run.record.updates[run.record.updates['epoch'] == 1])} sequences"
         for run in fdsa_runs
-        if run.record.result["epochs"]
+        if run.epoch_records
     ]
     cost = f" Measured cost of this profile's FDSA runs: {'; '.join(costs)}." if costs else ""
     per_update = {
@@ -362,7 +362,7 @@ def cost_accuracy(runs: list[StudyRun]) -> pd.DataFrame:
     for run in runs:
         if not run.complete:
             continue
-        config = run.record.result["config"]
+        config = run.config
         base = {
             "run": run.name,
             "label": run.label,
@@ -371,7 +371,7 @@ def cost_accuracy(runs: list[StudyRun]) -> pd.DataFrame:
             "seed": config["seed"],
             "sweep": run.params.get("sweep") or "",
         }
-        evaluations = np.cumsum([0] + [e["circuit_evaluations"] for e in run.record.result["epochs"]])
+        evaluations = np.cumsum([0] + [e["circuit_evaluations"] for e in run.epoch_records])
         for row, used in zip(run.epochs.itertuples(), evaluations):
             shots = float(used * config["seq_len"] * config["shots"]) if config["shots"] else float("nan")
             rows.append(
