@@ -97,6 +97,11 @@ def missing_output(chapter: str, name: str) -> str:
     return f"*Not available in this build: the `{chapter}` chapter wrote no `{name}`.*"
 
 
+def _recorded(key: str, doc: str) -> property:
+    """A read-only attribute of a :class:`StudyRun` that is the entry ``key`` of its ``result.json``."""
+    return property(lambda run: run.record.result[key], doc=doc)
+
+
 @dataclass
 class StudyRun:
     """One configured run of a profile: its parameters, folder and what the folder holds."""
@@ -145,35 +150,12 @@ class StudyRun:
 
     # The study's one reader of a run's result.json (qrnn_core.training writes it; RunRecord holds it):
     # chapters use these instead of digging into the dict.
-    @property
-    def config(self) -> dict:
-        """The training configuration the run recorded (``TrainConfig.to_dict()``)."""
-        return self.record.result["config"]
-
-    @property
-    def provenance(self) -> dict:
-        """What the run recorded of its environment: versions, commit, device, data, creation time."""
-        return self.record.result["provenance"]
-
-    @property
-    def timings(self) -> dict:
-        """The run's wall times (``total_s``, per update and per validation pass)."""
-        return self.record.result["timings"]
-
-    @property
-    def epoch_records(self) -> list[dict]:
-        """One record per trained epoch (validation RMSE, times, evaluations), as the run wrote them."""
-        return self.record.result["epochs"]
-
-    @property
-    def initial_validation(self) -> dict:
-        """Validation RMSE (``rmse_y``, ``rmse_z``, ``rmse_mean``) of the untrained model."""
-        return self.record.result["initial_validation"]
-
-    @property
-    def best_epoch(self) -> int:
-        """The epoch with the lowest validation mean RMSE (0: the untrained model), as the run recorded it."""
-        return self.record.result["best_epoch"]
+    config = _recorded("config", "The training configuration the run recorded (``TrainConfig.to_dict()``).")
+    provenance = _recorded("provenance", "What the run recorded of its environment: versions, commit, device, data.")
+    timings = _recorded("timings", "The run's wall times (``total_s``, per update and per validation pass).")
+    epoch_records = _recorded("epochs", "One record per trained epoch (validation RMSE, times, evaluations).")
+    initial_validation = _recorded("initial_validation", "Validation RMSE (y, z, mean) of the untrained model.")
+    best_epoch = _recorded("best_epoch", "The epoch with the lowest validation mean RMSE (0: the untrained model).")
 
     @property
     def archived(self) -> dict | None:

@@ -226,3 +226,36 @@ def test_best_pair_is_the_one_reading_of_best_qrnn_against_best_classical():
         assert q["model"] == "QRNN, SPSA" and c["model"] == "gru (140 parameters)"
     assert "reaches 0.0500, 4.0 times lower" in verdict(table)
     assert best_pair(table[table["family"] != "qrnn"])[2] is None
+
+
+def test_the_parameter_target_is_the_models_trained_parameter_count():
+    from qrnn_core.model import QRNN, QRNNConfig
+    from qrnn_study.classical import QRNN_PARAMETERS, trained_parameters
+
+    for config in (QRNNConfig(), QRNNConfig(n_qubits=4)):
+        assert trained_parameters(config) == sum(p.numel() for p in QRNN(config, seed=0).parameters())
+    assert BaselineConfig().target_parameters == QRNN_PARAMETERS == trained_parameters(QRNNConfig())
+
+
+def test_a_registered_family_is_searched_and_refit(monkeypatch):
+    from qrnn_study import classical
+
+    monkeypatch.setattr(classical, "_FAMILIES", {"linear": classical.family("linear")})
+    data = load_lorenz(LorenzConfig(n_points=1500, transient=100))
+    config = BaselineConfig(windows=(2, 4))
+    classical.register_family(
+        classical.Family(
+            "linear-again",
+            lambda s, c, g: [
+                dataclasses.replace(x, family="linear-again") for x in classical.family("linear").search(s, c, g)
+            ],
+            classical.family("linear").predict,
+            classical.family("linear").describe,
+        )
+    )
+    table, predictions = run_baselines(data, config)
+    assert list(dict.fromkeys(table["family"])) == ["mean", "linear", "linear-again"]
+    refit, _ = run_baselines(data, config, tuned=table)
+    assert refit["rmse_mean"].tolist() == pytest.approx(table["rmse_mean"].tolist())
+    with pytest.raises(ValueError, match="already registered"):
+        classical.register_family(classical.family("linear"))
