@@ -71,7 +71,6 @@ def chapter_data_dir(profile: str, chapter: str, root: str | Path | None = None)
     return path
 
 
-
 def chapter_file(profile: str, chapter: str, name: str, root: str | Path | None = None) -> Path:
     """Where a chapter's output file ``name`` lives, ``build/<profile>/data/<chapter>/<name>`` (nothing created).
 

@@ -51,9 +51,7 @@ def qrnn_rows(runs: list) -> pd.DataFrame:
         epochs = run.epoch_records
         best = min(epochs, key=lambda e: e["val_rmse_mean"]) if epochs else None
         scores = (
-            run.initial_validation
-            if best is None
-            else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
+            run.initial_validation if best is None else {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
         )
         config = TrainConfig.from_dict(
             {k: v for k, v in run.config.items() if k in TrainConfig.__dataclass_fields__} | {"device": "cpu"}
