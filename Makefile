@@ -119,7 +119,7 @@ endif
 # the holder's pid (tools/build_lock.sh).
 # A notebook is executed into a hidden temp file and moved into place only on success; its run
 # folder (or chapter data folder) is deleted first, so a failed or interrupted run leaves nothing
-# behind that looks current, and its manifest.json is written last (qrnn_study.pipeline.execute_task,
+# behind that looks current, and its manifest.json is written last (qrnn_study.makefile.execute_task,
 # the same for both executors). First, every task whose files do not match its manifest, or whose
 # inputs changed, loses its executed notebook (printing why), so the executor re-runs it.
 runs: $(STAMP)

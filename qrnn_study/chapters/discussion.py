@@ -84,7 +84,7 @@ def claim_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]
 def trajectory_findings(
     trajectories: pd.DataFrame | None, comparison: pd.DataFrame | None, reported: dict
 ) -> list[str]:
-    """The trajectories chapter's findings (:func:`qrnn_study.trajectories.findings`) from its CSVs.
+    """The trajectories chapter's findings (:func:`qrnn_study.chapters.trajectories.findings`) from its data.
 
     The spread of each QRNN's best RMSE across trajectories, where the paper's bests fall
     in it, and the spread across seeds beside it.

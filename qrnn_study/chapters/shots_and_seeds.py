@@ -428,7 +428,7 @@ def seed_figure(frame: pd.DataFrame) -> Figure:
     """Left: validation mean RMSE per epoch, every seed (thin) and the mean over seeds (thick), one colour per
     method, dashed for exact distributions of a shot-based method. Right: how many seeds have their best epoch where.
 
-    ``frame``: :func:`qrnn_study.analysis.seed_table`.
+    ``frame``: :func:`seed_table`.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
     variants = list(dict.fromkeys(frame["variant"]))
@@ -469,7 +469,7 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
     """Validation mean RMSE after each epoch against cumulative sequence evaluations (left) and shots consumed
     (right, shot-based runs only), one line per run, one colour per method; runs of a sweep thinner.
 
-    ``table``: :func:`qrnn_study.analysis.cost_accuracy`.
+    ``table``: :func:`cost_accuracy`.
     """
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), layout="constrained")
     trained = table[table["epoch"] > 0]
