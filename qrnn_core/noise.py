@@ -364,13 +364,13 @@ def best_chain(backend: Any, n_qubits: int = 8) -> list[int]:
 
     best: tuple[float, list[int]] | None = None
     for start in sorted(links):
-        stack = [(start,)]
+        stack: list[tuple[int, ...]] = [(start,)]
         while stack:
             path = stack.pop()
             if len(path) == n:
                 cost = sum(_pair_error(target, gate2, path[k], path[k + 1]) for k in range(n - 1))
-                cost += sum(_error(target, "measure", (q,)) for q in path[1::2])
-                cost += sum(memory_cost(q) for q in path[0::2])
+                cost += sum(_error(target, "measure", (int(q),)) for q in path[1::2])
+                cost += sum(memory_cost(int(q)) for q in path[0::2])
                 if best is None or (cost, list(path)) < best:
                     best = (cost, list(path))
                 continue
@@ -410,7 +410,7 @@ def load_snapshot(name: str) -> Any:
     Raises:
         ValueError: the name is not ``fake_<device>`` of ``qiskit_ibm_runtime.fake_provider``.
     """
-    from qiskit_ibm_runtime import fake_provider
+    from qiskit_ibm_runtime import fake_provider  # type: ignore[import-untyped]
 
     if not isinstance(name, str) or not name.startswith(SNAPSHOT_PREFIX):
         raise ValueError(f"snapshot name must look like 'fake_marrakesh', got {name!r}")
@@ -600,7 +600,7 @@ def reference_circuit(values: np.ndarray, noise: NoiseModel) -> Any:
     lam, crx = noise.layer_lambdas(), noise.crx_lambdas()
     gates = step_gates(n)
     second = 4 * n - 1  # index of the second layer's first gate
-    relax = []
+    relax: list[Any] = []
     for t1, t2 in zip(noise.t1, noise.t2):
         s, dur = noise.scale, noise.step_duration
         if s == 0 or dur == 0 or (math.isinf(t1) and math.isinf(t2)):
