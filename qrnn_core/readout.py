@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .checks import check_int, check_number
+from .model import QRNN
 
 # Ridge strengths tried (the penalty is alpha * n * ||W||^2, n the rows fitted).
 DEFAULT_ALPHAS: tuple[float, ...] = tuple(10.0**k for k in range(-9, 1))
@@ -85,7 +86,7 @@ def tune_ridge(
     for alpha in alphas:
         weight, bias = fit_ridge(*fit, alpha)
         scores[float(alpha)] = _rmse_mean(np.asarray(tail[0], float) @ weight.T + bias, np.asarray(tail[1], float))
-    best = min(scores, key=scores.get)
+    best = min(scores, key=lambda alpha: scores[alpha])
     weight, bias = fit_ridge(np.vstack([fit[0], tail[0]]), np.vstack([fit[1], tail[1]]), best)
     return RidgeFit(weight, bias, best, scores[best], scores)
 
@@ -115,7 +116,7 @@ def holdout_split(starts: np.ndarray, span: int, holdout: float) -> tuple[np.nda
     return fit, np.arange(len(starts) - n_tail, len(starts))
 
 
-def distributions(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
+def distributions(model: QRNN, inputs: torch.Tensor) -> np.ndarray:
     """A model's exact per-step readout distributions (B, T, M) for features (B, T, F), without gradients.
 
     Raises:
@@ -132,7 +133,7 @@ def distributions(model: torch.nn.Module, inputs: torch.Tensor) -> np.ndarray:
 
 
 def refit_readout(
-    model: torch.nn.Module,
+    model: QRNN,
     inputs: torch.Tensor,
     targets: torch.Tensor,
     starts: np.ndarray,
@@ -156,14 +157,14 @@ def refit_readout(
     Returns:
         The :class:`RidgeFit` now in ``model.output_layer``.
     """
-    targets = np.asarray(torch.as_tensor(targets), float)
-    check_int("washout", washout, 0, targets.shape[1] - 1)
+    values = np.asarray(torch.as_tensor(targets), float)
+    check_int("washout", washout, 0, values.shape[1] - 1)
     probs = distributions(model, inputs)[:, washout:]
-    targets = targets[:, washout:]
+    values = values[:, washout:]
     fit, tail = holdout_split(starts, span, holdout)
 
     def rows(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return probs[index].reshape(-1, probs.shape[-1]), targets[index].reshape(-1, targets.shape[-1])
+        return probs[index].reshape(-1, probs.shape[-1]), values[index].reshape(-1, values.shape[-1])
 
     result = tune_ridge(rows(fit), rows(tail), alphas)
     with torch.no_grad():
