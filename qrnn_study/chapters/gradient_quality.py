@@ -264,16 +264,25 @@ def fdsa_fidelity_statement(frame: pd.DataFrame, shots: int = 1024, epsilon: flo
     return f"At epsilon {epsilon:g}, " + "; ".join(parts) + ". Under shot noise: " + "; ".join(verdict) + "."
 
 
-def quality_points(seed: int, pretrain_sequences: int, out_dir: str | Path) -> dict[str, QRNN]:
+def quality_points(
+    seed: int, pretrain_sequences: int, out_dir: str | Path, data: dict | None = None
+) -> dict[str, QRNN]:
     """The parameter points the gradient-quality chapter scores estimators at, by name.
 
     The initial parameters (seed ``seed``) and the parameters after ``pretrain_sequences``
     exact-gradient updates (one epoch over that many evenly spaced sequences, double
-    precision, validated on 50 steps), trained into ``out_dir`` (replaced).
+    precision, validated on 50 steps), trained into ``out_dir`` (replaced) on the series
+    ``data`` names (``TrainConfig`` data fields, :func:`qrnn_study.study.data_settings`; None: the default).
     """
     check_int("pretrain_sequences", pretrain_sequences, 1)
     config = TrainConfig(
-        method="exact", precision="double", n_train=pretrain_sequences, val_length=50, epochs=1, seed=seed
+        method="exact",
+        precision="double",
+        n_train=pretrain_sequences,
+        val_length=50,
+        epochs=1,
+        seed=seed,
+        **(data or {}),
     )
     train(config, out_dir, progress=False, overwrite=True, log=None)
     trained = QRNN(config.model_config(), seed=seed)
