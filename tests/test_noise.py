@@ -128,3 +128,18 @@ def test_marrakesh_snapshot():
     assert resolve_noise("fake_marrakesh", 8, 2.0).scale == 2.0
     with pytest.raises(ValueError, match="unknown snapshot"):
         resolve_noise("fake_nowhere", 8)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("qiskit_ibm_runtime") is None, reason="needs qiskit-ibm-runtime")
+def test_device_time_budget_is_sequences_evaluations_shots_and_duration():
+    from qrnn_study.chapters import device_noise
+
+    noise, backend = device_noise.snapshot_noise("fake_marrakesh", 8)
+    budget = device_noise.time_budget_table(noise, backend).set_index("quantity")["value"]
+    step = noise.step_duration
+    spsa = (1384 * 5 * 1024 * 20 * step + 1024 * 2969 * step) / 3600
+    fdsa = (1384 * 221 * 1024 * 20 * step + 1024 * 2969 * step) / 3600
+    assert budget["SPSA epoch on the device, circuit time"] == pytest.approx(spsa)
+    assert budget["FDSA epoch on the device, circuit time"] == pytest.approx(fdsa)
+    assert budget["one step"] == pytest.approx(step * 1e6)
+    assert budget["one step"] > budget["  of which measurement"] + budget["  of which reset"]

@@ -189,20 +189,24 @@ def rmse_table(
 
 
 def rmse_figure(table: pd.DataFrame, snapshot: str, baselines: pd.DataFrame | None) -> Figure:
-    """Validation mean RMSE against noise scale per run, with classical baselines as horizontal lines."""
-    fig, ax = plt.subplots(figsize=(TEXT_WIDTH * 0.7, 3.4), layout="constrained")
+    """Validation mean RMSE against noise scale per run (other snapshots: crosses), classical baselines as lines."""
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 3.4), layout="constrained")
     shown = table[table["snapshot"] == snapshot]
     for run, part in shown.groupby("run", sort=False):
         ax.plot(
             part["noise scale"], part["rmse_mean"], marker="o", label=run, color=method_color(part["method"].iloc[0])
         )
+    others = table[table["snapshot"] != snapshot]
+    for (run, name), part in others.groupby(["run", "snapshot"], sort=False):
+        color = method_color(part["method"].iloc[0])
+        ax.plot(part["noise scale"], part["rmse_mean"], ls="", marker="x", ms=8, color=color, label=f"{run}, {name}")
     if baselines is not None:
         classical = baselines[baselines["kind"] == "classical"]
         for i, (_, row) in enumerate(classical.iterrows()):
             ax.axhline(row["rmse_mean"], ls=":", lw=1, color=f"C{(i + 5) % 10}", label=f"{row['model']} (baseline)")
     ax.set_xlabel(f"noise scale (1 = {snapshot})")
     ax.set_ylabel(f"validation {RMSE_AXIS}")
-    ax.legend(fontsize="x-small", ncol=2)
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
