@@ -143,3 +143,14 @@ def test_device_time_budget_is_sequences_evaluations_shots_and_duration():
     assert budget["FDSA epoch on the device, circuit time"] == pytest.approx(fdsa)
     assert budget["one step"] == pytest.approx(step * 1e6)
     assert budget["one step"] > budget["  of which measurement"] + budget["  of which reset"]
+
+
+def test_parameter_shift_equals_autograd_under_noise():
+    # The channels do not depend on the angles, so the shift rule stays exact under noise.
+    x = torch.rand(2, 5, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    grads = {}
+    for method in ("exact", "param-shift"):
+        model = QRNN(QRNNConfig(n_qubits=4, method=method, precision="double", noise=device_like(4)), seed=0)
+        model(x).pow(2).sum().backward()
+        grads[method] = model.input_layer.weight.grad
+    assert torch.allclose(grads["exact"], grads["param-shift"], atol=1e-10, rtol=0)
