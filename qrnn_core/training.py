@@ -571,19 +571,9 @@ def train(
 ) -> dict:
     """Train, validate after every epoch and write the run folder; return ``result.json``'s content.
 
-    Validation RMSE (y, z and their mean) is taken on ALL steps of the validation
-    sequence (no washout); ``initial_validation`` is the untrained model's. Per update
-    ``updates.csv`` records the loss (MSE on steps >= washout), its RMSE, the wall time
-    and the sequence evaluations the update used; an epoch's ``circuit_evaluations``
-    sums its updates' (validation not included) and ``train_rmse`` is the root of the
-    epoch's mean loss. ``resume`` continues from a checkpoint to the same parameters an
-    uninterrupted run reaches (only ``epochs`` and ``cache_dir`` may differ; the data file
-    must have the SHA-256 the checkpoint records, and ``epochs`` must be at least its epochs).
-
-    Everything is checked before any work, in this order: the configuration, the memory the
-    largest forward pass needs (:func:`check_memory`), the checkpoint, and the run folder
-    (:func:`_work_folder`: a complete run is replaced only with ``overwrite``, by a run
-    written in a hidden sibling folder and moved into place once complete).
+    The validation RMSE (y, z, mean) covers ALL validation steps (no washout). ``resume`` continues
+    to the parameters an uninterrupted run reaches (only ``epochs`` and ``cache_dir`` may change). All is
+    checked before any work: configuration, memory (:func:`check_memory`), checkpoint, run folder.
 
     Args:
         config: the run.
@@ -605,12 +595,11 @@ def train(
         >>> config = TrainConfig(n_qubits=2, seq_len=6, washout=1, n_train=2, val_length=8, epochs=1, cache_dir=None)
         >>> with tempfile.TemporaryDirectory() as out:
         ...     result = train(config, out, progress=False, log=None)
-        >>> result["status"], len(result["epochs"]), result["best_epoch"] in (0, 1)
-        ('complete', 1, True)
+        >>> result["status"], len(result["epochs"])
+        ('complete', 1)
     """
     config.validate()
-    out_dir = Path(out_dir)
-    resume = None if resume is None else Path(resume)
+    out_dir, resume = Path(out_dir), None if resume is None else Path(resume)
     session_start = time.perf_counter()
     data = data_record(config)
     check_memory(config)
@@ -628,25 +617,40 @@ def train(
             history = _untrained(work, model, optimizer, shuffle, config, task, data, log)
         else:
             history = _restore(state, model, optimizer, shuffle, work, resume)
-        n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
-        done = len(history["epochs"])
-        with tqdm(
-            total=config.epochs * n_batches,
-            initial=done * n_batches,
-            disable=not progress,
-            desc=f"{config.method} updates",
-            unit="upd",
-            dynamic_ncols=True,
-        ) as bar:
-            for epoch in range(done + 1, config.epochs + 1):
-                best, before_validation = _train_epoch(
-                    model, optimizer, task, config, shuffle, epoch, history, bar, log
-                )
-                history["session_s"] += time.perf_counter() - session_start
-                session_start = time.perf_counter()
-                _save_epoch(work, model, optimizer, shuffle, config, history, data, best, before_validation)
-        history["session_s"] += time.perf_counter() - session_start
+        _train_epochs(work, model, optimizer, shuffle, config, task, history, data, progress, log, session_start)
         return _finish(work, config, task, history, data)
+
+
+def _train_epochs(
+    work: Path,
+    model: QRNN,
+    optimizer: LayerOptimizer,
+    shuffle: torch.Generator,
+    config: TrainConfig,
+    task: _Task,
+    history: dict[str, Any],
+    data: dict,
+    progress: bool,
+    log: Callable[[str], None] | None,
+    session_start: float,
+) -> None:
+    """The epochs not done yet, each saved as it ends; the session's time (from ``session_start``) in ``history``."""
+    n_batches = math.ceil(task.train_inputs.shape[0] / config.batch_size)
+    done = len(history["epochs"])
+    with tqdm(
+        total=config.epochs * n_batches,
+        initial=done * n_batches,
+        disable=not progress,
+        desc=f"{config.method} updates",
+        unit="upd",
+        dynamic_ncols=True,
+    ) as bar:
+        for epoch in range(done + 1, config.epochs + 1):
+            best, before_validation = _train_epoch(model, optimizer, task, config, shuffle, epoch, history, bar, log)
+            history["session_s"] += time.perf_counter() - session_start
+            session_start = time.perf_counter()
+            _save_epoch(work, model, optimizer, shuffle, config, history, data, best, before_validation)
+    history["session_s"] += time.perf_counter() - session_start
 
 
 def _untrained(
