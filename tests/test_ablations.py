@@ -127,3 +127,32 @@ def test_ten_qubits_agree_with_aer():
     exact = simulate(angles, "aer-exact", n_qubits=10)
     assert fast.shape == (1, 2, 32)
     assert torch.max(torch.abs(fast - exact)).item() < 1e-10
+
+
+def _rows(variant: str, n_qubits: int, method: str, values: list[float]) -> list[dict]:
+    return [
+        {"variant": variant, "n_qubits": n_qubits, "trained_parameters": 34, "method": method, "shots": 0, "seed": i}
+        | {"rmse_y": v, "rmse_z": v, "rmse_mean": v, "fit_time_s": 1.0, "update_s": 0.01}
+        for i, v in enumerate(values)
+    ]
+
+
+def test_chapter_verdict_is_computed_from_its_table():
+    from qrnn_study.chapters import ablations
+
+    rows = _rows(ablations.RESERVOIR, 8, "ridge", [0.15, 0.16, 0.14, 0.15])
+    rows += _rows(ablations.AS_TRAINED, 8, "exact", [0.12, 0.121, 0.119])
+    rows += _rows(ablations.WITH_MEMORY, 8, "exact", [0.12, 0.13])
+    rows += _rows(ablations.NO_MEMORY, 8, "exact", [0.20, 0.21])
+    rows += _rows(ablations.WITH_MEMORY, 4, "exact", [0.12, 0.13])
+    table = ablations.build_table(rows)
+    found = ablations.findings(table)
+    assert found.answers["training_beats_reservoir"] == "lower"
+    assert found.answers["recurrence_helps_exact"] == "lower"
+    assert found.answers["more_memory_trained"] == "no clear difference"
+    assert found.sentence.startswith("Ablations: training the QRNN's input layer beats a random quantum reservoir")
+    summary = ablations.summarize(table)
+    assert list(summary["seeds"]) == [4, 3, 2, 2, 2]
+    assert summary.loc[0, "rmse_mean"] == pytest.approx(0.15)
+    worse = ablations.build_table(_rows(ablations.RESERVOIR, 8, "ridge", [0.1, 0.101, 0.099, 0.1]) + rows[4:])
+    assert ablations.findings(worse).answers["training_beats_reservoir"] == "higher"

@@ -411,3 +411,9 @@ def write(profile: str, table: pd.DataFrame, root: str | Path | None = None) -> 
 def load(profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
     """The per-model table (:data:`COLUMNS`), or ``None`` if the chapter did not run."""
     return study.read_output(profile, CHAPTER, OUTPUTS.table, root)
+
+
+def front_line(profile: str, root: str | Path | None = None) -> str:
+    """The front page's line for this chapter (:attr:`Findings.sentence`), or what is missing."""
+    table = load(profile, root)
+    return study.missing_output(CHAPTER, OUTPUTS.table) if table is None else findings(table).sentence
