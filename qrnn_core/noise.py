@@ -90,7 +90,7 @@ class NoiseModel:
 
     Example:
         >>> model = NoiseModel.by_hand(4, readout=0.01, t1=200e-6, t2=100e-6, step_duration=5e-6)
-        >>> model.scaled(2).scale, round(model.scaled(2).readout_matrices()[0][1, 0], 6)
+        >>> model.scaled(2).scale, round(float(model.scaled(2).readout_matrices()[0][1, 0]), 6)
         (2.0, 0.02)
     """
 
