@@ -46,6 +46,7 @@ from .files import (
     write_json,
 )
 from .model import QRNN, QRNNConfig
+from .noise import resolve_noise
 from .optimizers import OPTIMIZERS, GainSchedule, LayerOptimizer, check_optimizer
 from .protocol import TRAIN_WINDOWS, VALIDATION_STEPS
 from .provenance import provenance as build_provenance
@@ -128,6 +129,12 @@ class TrainConfig:
     scale: str = _opt("minmax (each column to [0, 1] over the whole series) or none", "minmax")
     data_seed: int | None = _opt("seed of the Lorenz initial condition (None: the default trajectory, 1920)", None)
     system: str | None = _opt("data source (None: lorenz, or file with --data)", None, recorded_if_set=True)
+    noise: str | None = _opt(
+        "device noise: a snapshot (fake_marrakesh, fake_fez, ...) or a qrnn_core.noise JSON file (None: noiseless)",
+        None,
+        recorded_if_set=True,
+    )
+    noise_scale: float = _opt("factor on every rate of --noise", 1.0, recorded_if_set=True)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -166,7 +173,10 @@ class TrainConfig:
         """The model's part of the configuration (validated by ``QRNNConfig``)."""
         names: tuple[str, ...] = ("n_qubits", "context_length", "repeat_blocks", "backend", "shots", "device", "method")
         names += ("epsilon", "spsa_samples", "precision", "freeze_input", "recurrence")
-        return QRNNConfig(**{name: getattr(self, name) for name in names})
+        if self.noise is None and self.noise_scale != 1.0:
+            raise ValueError(f"noise_scale={self.noise_scale!r} (--noise-scale) needs a noise model (--noise)")
+        noise = resolve_noise(self.noise, self.n_qubits, self.noise_scale)
+        return QRNNConfig(**{name: getattr(self, name) for name in names}, noise=noise)
 
     def gain_schedule(self) -> GainSchedule:
         """Spall's gain schedule of the ``spsa-gain`` optimizer (validated)."""
@@ -234,7 +244,10 @@ def provenance(config: TrainConfig, data: dict | None = None) -> dict:
     ``data`` is the run's :func:`data_record`, taken when it started (default: taken now).
     """
     data = data or data_record(config)
-    return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | {"data": data}
+    extra = {"data": data}
+    if config.noise is not None:
+        extra["noise"] = config.model_config().to_dict()["noise"]
+    return build_provenance(config.to_dict(), seed=config.seed, device=config.device) | extra
 
 
 def _work_folder(out_dir: Path, overwrite: bool, resume: Path | None) -> Path:
