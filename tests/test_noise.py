@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 
 import numpy as np
@@ -154,3 +155,17 @@ def test_parameter_shift_equals_autograd_under_noise():
         model(x).pow(2).sum().backward()
         grads[method] = model.input_layer.weight.grad
     assert torch.allclose(grads["exact"], grads["param-shift"], atol=1e-10, rtol=0)
+
+
+def test_noise_from_a_json_file_through_the_registry(tmp_path):
+    noise = device_like(4)
+    path = tmp_path / "noise.json"
+    path.write_text(json.dumps(noise.to_dict()))
+    assert resolve_noise(str(path), 4) == noise
+    a = angles(4, batch=2)[:, :5]
+    fast = simulate(a, "torch", noise=noise).numpy()
+    reference = simulate(a, "aer-exact", noise=noise).numpy()
+    assert np.abs(fast - noisy_probabilities(torch.tensor(a), noise).numpy()).max() == 0
+    assert np.abs(fast - reference).max() < LUMPED_TOL
+    with pytest.raises(ValueError, match="does not model noise"):
+        simulate(a, "aer", noise=noise)
