@@ -433,14 +433,20 @@ def findings(profile: str, root: str | Path | None = None) -> tuple[str, str]:
     main = rmse[(rmse["noise scale"] == 1.0)]
     snapshot = main["snapshot"].iloc[0] if len(main) else "the snapshot"
     at_one = main[main["snapshot"] == snapshot]
+    ours = rmse[rmse["snapshot"] == snapshot]
+    noiseless = ours[ours["noise scale"] == 0].set_index("run")["rmse_mean"].to_dict()
+    recorded = ours.set_index("run")["noiseless rmse_mean (recorded)"].to_dict()
     scores = "; ".join(
-        f"{r['run']} {r['rmse_mean']:.3f} (noiseless {r['noiseless rmse_mean (recorded)']:.3f})"
+        f"{r['run']} {r['rmse_mean']:.3f} (noiseless {noiseless.get(r['run'], recorded[r['run']]):.3f})"
         for _, r in at_one.iterrows()
     )
+    spsa_delay = value["SPSA epoch with the repetition delay"]
+    fdsa_delay = value["FDSA epoch with the repetition delay"]
     sentence = (
         f"On {snapshot}'s calibration one QRNN step takes {step_us:.1f} µs, an SPSA epoch {spsa_h:.1f} h and an "
-        f"FDSA epoch {fdsa_h:.0f} h of circuit time at 1,024 shots; validation RMSE of the trained models under "
-        f"its noise: {scores or 'no complete run'}."
+        f"FDSA epoch {fdsa_h:.0f} h of circuit time at 1,024 shots ({spsa_delay:.1f} h and {fdsa_delay:.0f} h with "
+        f"the default repetition delay); validation RMSE of the trained models under its noise: "
+        f"{scores or 'no complete run'}."
     )
     parts = [sentence]
     if agreement is not None and len(agreement):
@@ -452,16 +458,20 @@ def findings(profile: str, root: str | Path | None = None) -> tuple[str, str]:
         )
     if cost is not None and len(cost):
         parts.append(f"It costs {cost['ratio'].min():.1f}-{cost['ratio'].max():.1f}x the noiseless forward pass.")
-    worst = rmse.loc[rmse["noise scale"].idxmax()]
-    parts.append(f"At noise scale {worst['noise scale']:g} the {worst['run']} model reaches {worst['rmse_mean']:.3f}.")
+    top = ours["noise scale"].max()
+    if top > 1:
+        at_top = ours[ours["noise scale"] == top]
+        listed = ", ".join(f"{r['run']} {r['rmse_mean']:.3f}" for _, r in at_top.iterrows())
+        parts.append(f"At {top:g} times the noise: {listed}.")
     training = tables["training"]
     if training is not None and len(training):
         noisy_column = [c for c in training.columns if c.startswith("validation RMSE, ") and "noiseless" not in c][0]
         for run, part in training.groupby("run", sort=False):
             by = part.set_index("trained with noise")[noisy_column]
             if True in by.index and False in by.index:
+                size = part["sequences x epochs"].iloc[0]
                 parts.append(
-                    f"{run} trained under the noise ({part['sequences x epochs'].iloc[0]} sequences x epochs) scores "
+                    f"{run[:1].upper() + run[1:]} trained under the noise ({size} sequences x epochs) scores "
                     f"{by[True]:.3f} under it, against {by[False]:.3f} for the same training without noise."
                 )
     else:
