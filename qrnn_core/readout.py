@@ -2,10 +2,10 @@
 
 The features are a model's exact per-step readout distributions on the training
 windows (steps before ``washout`` left out, as in the training loss); the ridge
-strength is chosen on the held-out tail of the training pool (the last ``holdout``
-fraction of the windows, by time; windows overlapping it are dropped from the fitting
-part), then the readout is refitted on fitting part and tail together with that
-strength. The validation sequence is never used to choose anything.
+strength is chosen on a held-out tail of the training pool, run like the validation
+sequence (in one go from a fresh start), then the readout is refitted on windows and
+tail together with that strength. The validation sequence is never used to choose
+anything (``qrnn_study.classical.split`` cuts the pool as the classical baselines do).
 
 Used for the random-reservoir ablation (input layer frozen at its seeded random
 initialisation) and to refit the readout of a trained QRNN.
@@ -91,31 +91,6 @@ def tune_ridge(
     return RidgeFit(weight, bias, best, scores[best], scores)
 
 
-def holdout_split(starts: np.ndarray, span: int, holdout: float) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the fitting windows and the held-out tail windows of a training pool.
-
-    Args:
-        starts: each window's first step in the series (increasing).
-        span: steps a window's inputs and targets cover (``seq_len + horizon``).
-        holdout: fraction of the windows, the last ones, held out (0.05 to 0.5).
-
-    Returns:
-        ``(fit, tail)``: the tail is the last ``round(holdout * N)`` windows; the fitting part
-        the windows whose targets end before the tail's first window starts.
-    """
-    starts = np.asarray(starts)
-    check_number("holdout", holdout, 0.05, 0.5)
-    check_int("span", span, 1)
-    n_tail = max(1, int(round(holdout * len(starts))))
-    if n_tail >= len(starts):
-        raise ValueError(f"{len(starts)} window(s) cannot be split into a fitting part and a held-out tail")
-    first_tail = starts[-n_tail]
-    fit = np.flatnonzero(starts + span <= first_tail)
-    if len(fit) == 0:
-        raise ValueError(f"no window ends before the held-out tail starts (step {first_tail}); use more windows")
-    return fit, np.arange(len(starts) - n_tail, len(starts))
-
-
 def distributions(model: QRNN, inputs: torch.Tensor) -> np.ndarray:
     """A model's exact per-step readout distributions (B, T, M) for features (B, T, F), without gradients.
 
@@ -133,40 +108,39 @@ def distributions(model: QRNN, inputs: torch.Tensor) -> np.ndarray:
 
 
 def refit_readout(
-    model: QRNN,
+    model: torch.nn.Module,
     inputs: torch.Tensor,
     targets: torch.Tensor,
-    starts: np.ndarray,
-    span: int,
     washout: int,
-    holdout: float = 0.2,
+    tail_inputs: torch.Tensor,
+    tail_targets: torch.Tensor,
     alphas: tuple[float, ...] = DEFAULT_ALPHAS,
 ) -> RidgeFit:
     """Fit ``model.output_layer`` by ridge on its exact distributions of the training windows (in place).
 
+    The ridge strength is chosen on the held-out tail, run like the validation sequence (in one
+    go from a fresh start, every step scored); the readout is then refitted on the windows and the
+    tail together.
+
     Args:
         model: a :class:`qrnn_core.model.QRNN` with ``shots=None``; its input layer is not changed.
-        inputs: training windows' features (N, T, F).
+        inputs: the fitting windows' features (N, T, F).
         targets: their targets (N, T, K).
-        starts: each window's first step in the series (``LorenzData.train_starts`` of the windows used).
-        span: steps a window covers (``seq_len + horizon``).
         washout: first steps of each window left out of the fit, as in the training loss.
-        holdout: fraction of the windows (the last ones) held out to choose the ridge strength.
+        tail_inputs: the held-out tail's features (B, Tt, F), e.g. one contiguous stretch (1, Tt, F).
+        tail_targets: its targets (B, Tt, K).
         alphas: the ridge strengths tried.
 
     Returns:
         The :class:`RidgeFit` now in ``model.output_layer``.
     """
-    values = np.asarray(torch.as_tensor(targets), float)
-    check_int("washout", washout, 0, values.shape[1] - 1)
+    targets = np.asarray(torch.as_tensor(targets), float)
+    check_int("washout", washout, 0, targets.shape[1] - 1)
     probs = distributions(model, inputs)[:, washout:]
-    values = values[:, washout:]
-    fit, tail = holdout_split(starts, span, holdout)
-
-    def rows(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return probs[index].reshape(-1, probs.shape[-1]), values[index].reshape(-1, values.shape[-1])
-
-    result = tune_ridge(rows(fit), rows(tail), alphas)
+    tail_probs = distributions(model, tail_inputs)
+    tail = np.asarray(torch.as_tensor(tail_targets), float)
+    fit = (probs.reshape(-1, probs.shape[-1]), targets[:, washout:].reshape(-1, targets.shape[-1]))
+    result = tune_ridge(fit, (tail_probs.reshape(-1, tail_probs.shape[-1]), tail.reshape(-1, tail.shape[-1])), alphas)
     with torch.no_grad():
         layer = model.output_layer
         layer.weight.copy_(torch.as_tensor(result.weight).to(layer.weight))

@@ -8,7 +8,7 @@ import torch
 
 from qrnn_core.circuit import crx_angles
 from qrnn_core.model import QRNN, QRNNConfig
-from qrnn_core.readout import fit_ridge, holdout_split, refit_readout, tune_ridge
+from qrnn_core.readout import DEFAULT_ALPHAS, fit_ridge, refit_readout, tune_ridge
 from qrnn_core.simulate import simulate
 from qrnn_core.training import TrainConfig, build_parser, load_run, train
 
@@ -57,26 +57,20 @@ def test_ridge_recovers_a_known_linear_map():
         fit_ridge(probs, targets, -1.0)
 
 
-def test_holdout_split_drops_windows_overlapping_the_tail():
-    starts = np.arange(0, 100, 5)
-    fit, tail = holdout_split(starts, span=21, holdout=0.2)
-    assert list(tail) == [16, 17, 18, 19]
-    assert starts[fit].max() + 21 <= starts[16]
-    with pytest.raises(ValueError, match="holdout"):
-        holdout_split(starts, 21, 0.9)
-
-
 def test_refit_readout_sets_the_output_layer_and_keeps_the_input_layer():
     model = QRNN(QRNNConfig(n_qubits=4, method="exact", freeze_input=True), seed=2)
     inputs = torch.rand(40, 12, 1, generator=torch.Generator().manual_seed(1))
     before = model.input_layer.weight.clone()
     with torch.no_grad():
         targets = torch.stack([inputs[..., 0], 1 - inputs[..., 0]], dim=-1)
-    fit = refit_readout(model, inputs, targets, np.arange(40) * 20, span=12, washout=2)
+    tail = torch.rand(1, 30, 1, generator=torch.Generator().manual_seed(2))
+    tail_targets = torch.cat([tail, 1 - tail], dim=-1)
+    fit = refit_readout(model, inputs, targets, 2, tail, tail_targets)
     assert torch.equal(model.input_layer.weight, before)
     assert torch.allclose(model.output_layer.weight, torch.as_tensor(fit.weight).float())
+    assert set(fit.scores) == {float(a) for a in DEFAULT_ALPHAS} and fit.held_out_rmse == min(fit.scores.values())
     with pytest.raises(ValueError, match="shots"):
-        refit_readout(QRNN(QRNNConfig(n_qubits=4, shots=64)), inputs, targets, np.arange(40) * 20, 12, 2)
+        refit_readout(QRNN(QRNNConfig(n_qubits=4, shots=64)), inputs, targets, 2, tail, tail_targets)
 
 
 def _distributions(model: QRNN, inputs: torch.Tensor) -> torch.Tensor:

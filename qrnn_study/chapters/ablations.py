@@ -35,7 +35,7 @@ from qrnn_core.readout import DEFAULT_ALPHAS, fit_ridge, refit_readout
 from qrnn_core.training import TrainConfig, epoch_checkpoint, evaluate
 
 from .. import study
-from ..classical import rmse_scores, split
+from ..classical import Split, rmse_scores, split
 from ..intervals import welch_interval
 from ..study import StudyRun
 from ..style import RMSE_AXIS, method_color
@@ -68,14 +68,15 @@ MEMORYLESS = "classical, memoryless (polynomial of the current x)"
 
 @dataclass(frozen=True)
 class Fitting:
-    """How the closed-form fits see the data: the training windows used, validation steps, held-out fraction."""
+    """How the closed-form fits see the data: the training pool cut as the classical baselines cut it
+    (``qrnn_study.classical.split``: fitting windows, a held-out tail run in one go), the validation steps."""
 
     data: LorenzData
-    windows: np.ndarray  # indices of the training windows used (evenly spaced)
+    pool: Split
+    windows: np.ndarray  # indices of the fitting windows used (evenly spaced)
     val_length: int
     settings: dict  # the profile's data settings (TrainConfig fields)
     washout: int = 5
-    holdout: float = 0.2
 
     @classmethod
     def of(
@@ -86,26 +87,26 @@ class Fitting:
         holdout: float,
         root: str | Path | None = None,
     ) -> Fitting:
-        """The profile's series; ``ridge_windows`` evenly spaced training windows (``None``: all)."""
+        """The profile's series; ``ridge_windows`` evenly spaced fitting windows (``None``: all)."""
         data = load_lorenz(study.profile_data(profile, root), str(DEFAULT_CACHE))
-        n_all = data.train_inputs.shape[0]
+        pool = split(data, holdout)
+        n_all = pool.windows_fit.shape[0]
         count = n_all if ridge_windows is None else min(ridge_windows, n_all)
         windows = np.unique(np.linspace(0, n_all - 1, count).round().astype(int))
         settings = study.data_settings(profile, root)
-        return cls(data, windows, val_length or data.val_inputs.shape[1], settings, holdout=holdout)
+        return cls(data, pool, windows, val_length or data.val_inputs.shape[1], settings)
 
     def refit(self, model: QRNN) -> dict:
-        """Ridge-fit the model's readout on the training windows; its validation scores and the fit's seconds."""
-        d = self.data
+        """Ridge-fit the model's readout; its validation scores, the fit's seconds and the chosen ridge strength."""
+        p = self.pool
         start = time.perf_counter()
         fit = refit_readout(
             model,
-            torch.from_numpy(d.train_inputs[self.windows]),
-            torch.from_numpy(d.train_targets[self.windows]),
-            d.train_starts[self.windows],
-            d.train_inputs.shape[1] + d.config.horizon,
+            torch.from_numpy(p.windows_fit[self.windows, :, None]),
+            torch.from_numpy(p.window_targets_fit[self.windows]),
             self.washout,
-            self.holdout,
+            torch.from_numpy(p.x_tail[None, :, None]),
+            torch.from_numpy(p.y_tail[None]),
             DEFAULT_ALPHAS,
         )
         seconds = time.perf_counter() - start
@@ -203,7 +204,7 @@ def polynomial(x: np.ndarray, degree: int) -> np.ndarray:
 def memoryless_rows(fitting: Fitting, degrees: tuple[int, ...] = tuple(range(1, 11))) -> list[dict]:
     """Ridge on polynomial features of the current x alone, the degree chosen on the held-out tail."""
     start = time.perf_counter()
-    s = split(fitting.data, fitting.holdout)
+    s = fitting.pool
     held = {}
     for degree in degrees:
         weight, bias = fit_ridge(polynomial(s.x_fit, degree), s.y_fit, 1e-9)
