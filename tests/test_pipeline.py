@@ -399,7 +399,7 @@ def test_plan_without_a_benchmark_says_how_to_get_one(tmp_path):
 
 # ---------------------------------------------------------------- both executors, end to end (smoke runs)
 
-FINAL_CHAPTER = """from qrnn_core import study
+FINAL_CHAPTER = """from qrnn_study import study
 runs = study.load_profile(profile, root)
 assert runs and all(run.complete for run in runs), "the exclusive chapter runs after every run"
 """
