@@ -360,11 +360,14 @@ def forgetting(model: QRNN, inputs: torch.Tensor, noise: NoiseModel | None, thre
     return {"distance at step 0": distance[0], "steps to forget": int(above.max()) + 1, "distance": distance}
 
 
-def memory_table(run: study.StudyRun, noise: NoiseModel, scales: list[float], steps: int = 200) -> pd.DataFrame:
+def memory_table(
+    run: study.StudyRun, noise: NoiseModel, scales: list[float], steps: int = 200, window: int | None = None
+) -> pd.DataFrame:
     """Steps for the trained model's outputs to forget its first input, at each noise scale, beside pure relaxation.
 
     ``relaxation alone`` is ``T1 / step duration`` of the memory qubit with the shortest T1:
-    the steps over which relaxation alone shrinks its excited population by ``1/e``.
+    the steps over which relaxation alone shrinks its excited population by ``1/e``. ``window``:
+    the past x values the best delay-window baseline uses (:func:`useful_memory`), repeated per row.
     """
     model, config = restore(run, None)
     inputs, _ = _validation(config)
@@ -379,6 +382,8 @@ def memory_table(run: study.StudyRun, noise: NoiseModel, scales: list[float], st
                 "noise scale": scale,
                 "steps to forget (1 % of the first step's distance)": result["steps to forget"],
                 "relaxation alone: T1 / step (steps)": min(noise.t1) / (step * scale) if scale else np.inf,
+                "steps followed": inputs.shape[1],
+                "best delay-window baseline's window": window,
             }
         )
     return pd.DataFrame(rows)
@@ -508,6 +513,25 @@ def findings(profile: str, root: str | Path | None = None) -> tuple[str, str]:
                 for run, row in wide.iterrows()
             )
             parts.append(f"The memory qubits' relaxation alone moves validation RMSE as follows: {listed}.")
+    memory = tables["memory"]
+    if memory is not None and len(memory):
+        by = memory.set_index("noise scale")
+        forget = "steps to forget (1 % of the first step's distance)"
+        if 0.0 in by.index and 1.0 in by.index:
+            followed = int(by["steps followed"].iloc[0])
+            clean, noisy = (
+                f"not within {followed}"
+                if by.loc[scale, forget] >= followed
+                else f"within {int(by.loc[scale, forget])}"
+                for scale in (0.0, 1.0)
+            )
+            window = by["best delay-window baseline's window"].iloc[0]
+            parts.append(
+                f"The trained model's outputs forget a changed first input {clean} steps without noise and "
+                f"{noisy} under it (relaxation alone: T1 / step = "
+                f"{by.loc[1.0, 'relaxation alone: T1 / step (steps)']:.0f} steps)"
+                + (f"; the best delay-window baseline uses {int(window)} past x values." if pd.notna(window) else ".")
+            )
     top = ours["noise scale"].max()
     if top > 1:
         at_top = ours[ours["noise scale"] == top]
