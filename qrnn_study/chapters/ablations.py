@@ -272,7 +272,7 @@ SUMMARY_FORMATS = {"rmse_mean": ".4f", "rmse_sd": ".4f", "rmse_best": ".4f", "up
 
 def figure(summary: pd.DataFrame, classical: pd.DataFrame | None = None) -> Figure:
     """Validation RMSE (mean ± SD over seeds) against trained parameters; classical baselines as grey points."""
-    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    fig, ax = plt.subplots(figsize=(9.0, 4.2))
     markers = {RESERVOIR: "o", AS_TRAINED: "s", REFITTED: "D", WITH_MEMORY: "^", NO_MEMORY: "v"}
     methods = sorted(set(summary["method"]) - {"ridge"})
     for _, row in summary.iterrows():
@@ -305,7 +305,7 @@ def figure(summary: pd.DataFrame, classical: pd.DataFrame | None = None) -> Figu
     handles += [plt.Line2D([], [], ls="", marker="s", color=method_color(m), label=method_label(m)) for m in methods]
     if classical is not None and len(classical):
         handles.append(plt.Line2D([], [], ls="", marker="x", color="0.6", label="classical baselines (tuned)"))
-    ax.legend(handles=handles, fontsize=7, loc="best")
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_xscale("log")
     ax.set_xlabel("trained parameters")
     ax.set_ylabel(f"best validation {RMSE_AXIS}")
@@ -354,6 +354,13 @@ def findings(table: pd.DataFrame) -> Findings:
             f"against a random reservoir with a ridge readout ({_mean_sd(table.loc[reservoir, 'rmse_mean'])}): "
             f"{_worded(word)} (difference {diff:+.4f}, 95% interval {low:+.4f} to {high:+.4f})."
         )
+        per_method = []
+        for method in sorted(set(table.loc[trained, "method"])):
+            runs = trained & (table["method"] == method)
+            word, diff, _, _ = _compare(table, runs, reservoir)
+            answers[f"training_beats_reservoir_{method}"] = word
+            per_method.append(f"{method_label(method)}: {diff:+.4f} ({word})")
+        parts.append(f"By gradient method (difference to the reservoir, Welch 95%): {'; '.join(per_method)}.")
         refitted = (table["variant"] == REFITTED) & (table["n_qubits"] == 8)
         if refitted.any():
             gain = (table.loc[trained, "rmse_mean"].to_numpy() - table.loc[refitted, "rmse_mean"].to_numpy()).mean()
