@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from qrnn_core.backends import cuda_available
 from qrnn_core.files import atomic_write, write_json
 from qrnn_core.provenance import cpu_model
 from qrnn_core.training import (
@@ -123,7 +124,7 @@ def produce(profile: str, names: list[str] | None = None, root: str | Path | Non
             if _comparable(stored) != _comparable(config.to_dict()):
                 raise ValueError(f"{run_dir} holds a run of another configuration; move it away to re-run it")
             continue
-        if config.uses_cuda and not torch.cuda.is_available():
+        if config.uses_cuda and not cuda_available():
             print(f"{name}: needs CUDA, not available here; not run", flush=True)
             continue
         with _run_lock(run_dir) as locked:

@@ -13,7 +13,8 @@ from qrnn_core import simulate
 from qrnn_core.backends import cuda_available
 from qrnn_core.estimators import method_names
 from qrnn_core.protocol import VALIDATION_STEPS
-from qrnn_study import bench, bench_report, figures, timing
+from qrnn_study import bench, bench_report, timing
+from qrnn_study.chapters import runtime
 from qrnn_study.study import paper_reported
 
 matplotlib.use("Agg")
@@ -106,9 +107,9 @@ def test_paper_tables_and_plots(quick_result):
     frame = bench_report.update_plot_frame(quick_result, PAPER)
     assert {"reported", "measured", "projected"} <= set(frame["kind"])
     assert list(dict.fromkeys(frame["method"])) == [m for m in method_names() if m in set(frame["method"])]
-    figure = figures.plot_update_times(frame)
+    figure = runtime.plot_update_times(frame)
     assert len(figure.axes[0].patches) == len(frame)
-    figure = figures.plot_scaling(quick_result["sweep"])
+    figure = runtime.plot_scaling(quick_result["sweep"])
     assert [len(ax.lines) for ax in figure.axes] == [len(method_names())] * 2
     matplotlib.pyplot.close("all")
 

@@ -10,9 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
-import torch
 from conftest import make
 
+from qrnn_core.backends import cuda_available
 from qrnn_study import study
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def images(tree: Path, name: str) -> list[Path]:
 
 def test_every_configured_run_has_a_result(tree):
     for run in study.load_profile("smoke", tree):
-        expected = "complete" if run.params["device"] == "cpu" or torch.cuda.is_available() else "skipped"
+        expected = "complete" if run.params["device"] == "cpu" or cuda_available() else "skipped"
         assert run.status == expected, run.name
         assert (tree / "book" / "_build" / "html" / "generated" / "train" / f"{run.name}.html").is_file()
 
@@ -58,7 +58,7 @@ def test_tables_captions_and_notes(tree):
     )
     accuracy = page(tree, "generated/accuracy.html")
     assert "Profile <code" in accuracy and "reported by the paper" in accuracy
-    if not torch.cuda.is_available():
+    if not cuda_available():
         assert "not run here (no CUDA device)" in accuracy
     notes = page(tree, "generated/reproduction_notes.html")
     assert "Table 1 swaps the two FDSA rows" in notes and "parameter_binds" in notes

@@ -13,10 +13,10 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 import yaml
 from conftest import copy_tree
 
+from qrnn_core.backends import cuda_available
 from qrnn_study import makefile, manifest, projection, study
 from qrnn_study import plan as planning
 
@@ -550,7 +550,7 @@ def test_an_existing_scheduler_runs_what_is_out_of_date(dask_tree):
 def test_a_failing_run_fails_alone_and_is_reported(dask_tree):
     # A configuration the plan accepts (strict configs refuse bad values before any task) but which fails when it
     # runs: a CUDA run without skip_unavailable on a machine without CUDA.
-    if torch.cuda.is_available():
+    if cuda_available():
         pytest.skip("needs a machine without CUDA, so that a CUDA run fails when it runs")
     configs = dask_tree / "configs" / "smoke" / "train"
     (configs / "broken.yaml").write_text(

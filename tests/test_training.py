@@ -10,12 +10,14 @@ import pytest
 import torch
 
 from qrnn_core import estimators, training
+from qrnn_core.backends import cuda_available
 from qrnn_core.estimators import SPSA, MethodSpec, register
 from qrnn_core.model import QRNN, QRNNConfig
 from qrnn_core.optimizers import GainSchedule, LayerOptimizer
 from qrnn_core.provenance import PACKAGES
 from qrnn_core.training import TrainConfig, build_parser, load_run, main, run_or_skip, train
-from qrnn_study import figures, study
+from qrnn_study import study, style
+from qrnn_study.chapters import add_your_method
 
 SMALL = {"n_qubits": 4, "n_train": 6, "val_length": 30}
 
@@ -147,7 +149,7 @@ def test_refuses_to_overwrite_and_failed_run_leaves_no_result(cache, tmp_path, m
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "run"], "no hidden folder is left behind"
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA path")
+@pytest.mark.skipif(cuda_available(), reason="tests the no-CUDA path")
 def test_cuda_run_is_skipped_without_cuda(cache, tmp_path, capsys):
     result = run_or_skip(TrainConfig(device="cuda", cache_dir=cache, **SMALL), tmp_path, skip_unavailable=True)
     assert result["status"] == "skipped" and result["reason"] == "skipped: no CUDA device"
@@ -156,7 +158,7 @@ def test_cuda_run_is_skipped_without_cuda(cache, tmp_path, capsys):
     assert "skipped" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="tests the no-CUDA path")
+@pytest.mark.skipif(cuda_available(), reason="tests the no-CUDA path")
 def test_cuda_request_without_cuda_fails_clearly_before_the_complete_run_check(cache, tmp_path, capsys):
     args = ["--device", "cuda", "--epochs", "0", "--n-train", "1", "--val-length", "10"]
     args += ["--cache-dir", str(cache), "--out", str(tmp_path)]
@@ -243,9 +245,9 @@ def test_registered_method_trains_and_is_offered(decaying, cache, tmp_path):
     assert torch.load(tmp_path / "checkpoint_last.pt", weights_only=False)["estimator"] == {"updates": 6}
     run = study.run_from_folder(tmp_path, "decaying")
     assert run.complete and run.method == decaying and run.label == "decaying"
-    fig = figures.compare_runs_figure([run])
+    fig = add_your_method.compare_runs_figure([run])
     training, validation = fig.axes
-    assert len(training.lines) == 1 and training.lines[0].get_color() == figures.method_color(decaying)
+    assert len(training.lines) == 1 and training.lines[0].get_color() == style.method_color(decaying)
     np.testing.assert_allclose(validation.lines[0].get_ydata(), run.epochs["val_rmse_mean"])
 
 

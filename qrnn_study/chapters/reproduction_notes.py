@@ -23,6 +23,7 @@ from scipy import stats
 from qrnn_core.training import epoch_checkpoint
 
 from ..study import StudyRun, reported_validation, settings_key
+from ..style import REPORTED, TEXT_WIDTH, method_color
 
 CHAPTER = "reproduction_notes"
 
@@ -245,8 +246,6 @@ def verdict(table: pd.DataFrame, lockstep: pd.DataFrame | None) -> str:
 
 def displacement_figure(fixed: StudyRun, proper: StudyRun, epoch: int = 2) -> plt.Figure:
     """Per-parameter input-layer displacement after ``epoch`` epochs: fixed directions (by group) and proper SPSA."""
-    from .figures import TEXT_WIDTH, method_color
-
     epoch = shown_epoch([fixed, proper], epoch)
     signs = directions(fixed)
     index = (signs[0] < 0).astype(int) * 2 + (signs[1] < 0).astype(int)
@@ -269,8 +268,6 @@ def displacement_figure(fixed: StudyRun, proper: StudyRun, epoch: int = 2) -> pl
 
 def curves_figure(runs: list[StudyRun], reported: dict) -> plt.Figure:
     """Validation mean RMSE per epoch: the paper's SPSA, fixed-direction SPSA and proper SPSA (every seed)."""
-    from .figures import REPORTED, TEXT_WIDTH, method_color
-
     fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 3.4), layout="constrained")
     for method, label in METHODS.items():
         for i, run in enumerate(variant_runs(runs, method)):
