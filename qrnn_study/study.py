@@ -437,3 +437,35 @@ def run_from_folder(run_dir: str | Path, label: str | None = None) -> StudyRun:
     record = load_run(run_dir)
     params = record.result["config"] | {"run_label": label or Path(run_dir).name}
     return StudyRun(Path(run_dir).name, params, Path(run_dir), record)
+
+
+# The study's one definition of a run's accuracy, named on every page that shows it.
+BEST_RMSE = "best validation mean RMSE (lowest over the trained epochs)"
+
+
+def best_validation(run: StudyRun) -> tuple[float, int]:
+    """A complete run's :data:`BEST_RMSE` and the epoch it was reached at (epochs >= 1; 0 is the untrained model).
+
+    Raises:
+        ValueError: the run is not complete or trained no epoch.
+    """
+    if not run.complete or not run.epoch_records:
+        raise ValueError(f"run {run.name!r} has no trained epoch (status {run.status!r}); allowed: complete runs")
+    trained = run.epochs[run.epochs["epoch"] > 0]
+    best = trained.loc[trained["val_rmse_mean"].idxmin()]
+    return float(best["val_rmse_mean"]), int(best["epoch"])
+
+
+def mean_sd(values, digits: int = 4, unit: str = "seeds") -> str:
+    """``mean ± SD (n = k seeds)`` of a sample, the study's one way of writing a spread; one value says n = 1.
+
+    Example:
+        >>> mean_sd([0.1, 0.2, 0.3], 2)
+        '0.20 ± 0.10 (n = 3 seeds)'
+    """
+    array = np.asarray(values, dtype=float)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"mean_sd needs a non-empty 1-D sample, got {values!r}")
+    if array.size == 1:
+        return f"{array[0]:.{digits}f} (n = 1 {unit.rstrip('s')}: no spread)"
+    return f"{array.mean():.{digits}f} ± {array.std(ddof=1):.{digits}f} (n = {array.size} {unit})"

@@ -77,3 +77,75 @@ def test_front_page_runs_after_the_chapters_it_reads():
     front = plan["chapters/summary"]
     for chapter in ("runtime", "accuracy", "baselines", "gradient_quality"):
         assert f"chapters/{chapter}" in front.deps
+
+
+def _seeds(variants: dict[str, tuple[str, list[list[float]]]], n_train: int = 1384) -> pd.DataFrame:
+    """A seeds table: variant -> (method, per-seed validation mean RMSE of epochs 1..k)."""
+    rows = []
+    for variant, (method, runs) in variants.items():
+        for seed, values in enumerate(runs):
+            for epoch, value in enumerate([0.3, *values]):
+                rows.append(
+                    {
+                        "variant": variant,
+                        "method": method,
+                        "shots": 1024,
+                        "seed": seed,
+                        "epoch": epoch,
+                        "n_train": n_train,
+                        "rmse_y": value,
+                        "rmse_z": value,
+                        "rmse_mean": value,
+                        "run": f"{variant}-{seed}",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_mean_sd_names_n_and_says_when_there_is_no_spread():
+    assert study.mean_sd([0.1, 0.2, 0.3], 2) == "0.20 ± 0.10 (n = 3 seeds)"
+    assert study.mean_sd([0.1234]) == "0.1234 (n = 1 seed: no spread)"
+
+
+def test_verdicts_are_computed_and_say_when_the_scale_does_not_match():
+    early = [[0.12, 0.11, 0.15, 0.18], [0.11, 0.12, 0.16, 0.19], [0.115, 0.13, 0.17, 0.2]]
+    early += [[0.11, 0.13, 0.16, 0.185], [0.12, 0.125, 0.15, 0.19]]
+    flat = [[0.13, 0.12, 0.12, 0.121], [0.14, 0.125, 0.124, 0.125], [0.135, 0.122, 0.12, 0.122]]
+    seeds = _seeds({"SPSA, 1024 shots": ("spsa", early), "FDSA, 1024 shots": ("fdsa", flat)})
+    overfitting = summary.overfitting_verdict(seeds)
+    assert overfitting.verdict == summary.REPRODUCED and "n = 5 seeds" in overfitting.evidence
+    # Every seed agrees, but 3 seeds cannot bound the share of early bests above one half: partly.
+    assert summary.overfitting_verdict(_seeds({"SPSA, 1024 shots": ("spsa", early[:3])})).verdict == summary.PARTLY
+    assert summary.stability_verdict(seeds).verdict == summary.REPRODUCED
+    reduced = summary.overfitting_verdict(_seeds({"SPSA, 1024 shots": ("spsa", early)}, n_train=10))
+    assert reduced.verdict == f"{summary.REPRODUCED} at this reduced scale"
+    assert summary.accuracy_verdict(seeds.assign(n_train=10), None, study.paper_reported()).verdict == (
+        summary.NOT_TESTED
+    )
+    line = summary.overfitting_verdict(None).markdown()
+    assert line.startswith("- **SPSA is best after") and "**not tested**" in line
+
+
+def test_a_gap_inside_the_seed_sd_is_a_tie():
+    table = pd.DataFrame(
+        {
+            "model": ["QRNN, SPSA (CPU)", "GRU", "mean"],
+            "kind": ["qrnn", "classical", "classical"],
+            "parameters": [144, 132, 2],
+            "rmse_y": [0.1] * 3,
+            "rmse_z": [0.1] * 3,
+            "rmse_mean": [0.1308, 0.1303, 0.2],
+            "train_time_s": [1.0] * 3,
+        }
+    )
+    run = study.StudyRun("spsa-cpu", {"method": "spsa", "shots": 1024, "run_label": "SPSA (CPU)"}, None, None)
+    seeds = _seeds({"SPSA, 1024 shots": ("spsa", [[0.13], [0.134], [0.128]])})
+    verdict = summary.baseline_verdict(table, [run], seeds)
+    assert verdict.verdict == "the QRNN ties" and "n = 3 seeds" in verdict.evidence
+    assert summary.baseline_verdict(table.assign(rmse_mean=[0.25, 0.1303, 0.2]), [run], seeds).verdict == (
+        "the QRNN loses"
+    )
+    assert (
+        "worse than the mean predictor"
+        in summary.baseline_verdict(table.assign(rmse_mean=[0.25, 0.1303, 0.2]), [run], seeds).evidence
+    )

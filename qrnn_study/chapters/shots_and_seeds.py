@@ -173,6 +173,24 @@ def seed_statistics(outcomes: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def overfitting_verdict(part: pd.DataFrame, level: float = 0.95) -> str:
+    """The verdict word of claim 1 on one variant's seed outcomes (the rule of :func:`overfitting_claim`)."""
+    n, hits = len(part), int((part["best_epoch"] <= 2).sum())
+    early = share_interval(hits, n, level, one_sided=True)
+    rise = t_interval(part["rise"].to_numpy(), level)
+    if early[1] > 0.5 and rise[1] > 0:
+        return "supported"
+    if early[2] < 0.5 or not (part["rise"] > 0).any():
+        return "not supported"
+    if hits == n and (part["rise"] > 0).all():
+        return f"consistent with every seed, but {n} seeds are too few to bound the share above one half"
+    if rise[1] > 0:
+        return (
+            "inconclusive: the rise after the best epoch is clear, but the share of early bests may be below one half"
+        )
+    return "inconclusive: the seeds disagree and are too few to tell"
+
+
 def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95) -> str:
     """The paper's claim 1 ("SPSA is best after about one or two epochs, then overfits") tested on one variant.
 
@@ -192,18 +210,7 @@ def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95)
     early = share_interval(hits, n, level, one_sided=True)
     rise = t_interval(part["rise"].to_numpy(), level)
     relative = rise[0] / part["best_rmse"].mean()
-    if early[1] > 0.5 and rise[1] > 0:
-        verdict = "supported"
-    elif early[2] < 0.5 or not (part["rise"] > 0).any():
-        verdict = "not supported"
-    elif hits == n and (part["rise"] > 0).all():
-        verdict = f"consistent with every seed, but {n} seeds are too few to bound the share above one half"
-    elif rise[1] > 0:
-        verdict = (
-            "inconclusive: the rise after the best epoch is clear, but the share of early bests may be below one half"
-        )
-    else:
-        verdict = "inconclusive: the seeds disagree and are too few to tell"
+    verdict = overfitting_verdict(part, level)
     counts = part["best_epoch"].value_counts().sort_index()
     return (
         f"**{variant}** ({n} seeds, {last} epochs): best epochs "
@@ -212,6 +219,21 @@ def overfitting_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95)
         f"to the last epoch {_interval(*rise)} ({relative:.1%} of the mean best RMSE; {level:.0%} t-interval). "
         f"Claim 1 (best after about one or two epochs, then overfitting) is **{verdict}** for this variant."
     )
+
+
+def stability_verdict(
+    rise: tuple[float, float, float], ratio: tuple[float, float, float], n_fdsa: int, n_spsa: int
+) -> str:
+    """The verdict word of claim 2 from the rise difference and SD-ratio intervals (:func:`stability_claim`'s rule)."""
+    below = [rise[2] < 0, ratio[2] < 1]
+    above = [rise[1] > 0, ratio[1] > 1]
+    if any(below) and not any(above):
+        return "supported"
+    if any(above) and not any(below):
+        return "contradicted"
+    if any(above):
+        return "mixed (one measure favours FDSA, the other SPSA)"
+    return f"not distinguishable from run-to-run variation with {n_fdsa} and {n_spsa} seeds"
 
 
 def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float = 0.95) -> str:
@@ -235,16 +257,7 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
         )
     rise = welch_interval(f["rise"].to_numpy(), s["rise"].to_numpy(), level)
     ratio = sd_ratio_interval(f["last_rmse"].to_numpy(), s["last_rmse"].to_numpy(), level)
-    below = [rise[2] < 0, ratio[2] < 1]
-    above = [rise[1] > 0, ratio[1] > 1]
-    if any(below) and not any(above):
-        verdict = "supported"
-    elif any(above) and not any(below):
-        verdict = "contradicted"
-    elif any(above):
-        verdict = "mixed (one measure favours FDSA, the other SPSA)"
-    else:
-        verdict = f"not distinguishable from run-to-run variation with {len(f)} and {len(s)} seeds"
+    verdict = stability_verdict(rise, ratio, len(f), len(s))
     ratio_text = "undefined" if np.isnan(ratio[0]) else _interval(*ratio, digits=2)
     return (
         f"**{fdsa} against {spsa}** ({len(f)} and {len(s)} seeds): difference FDSA - SPSA in the mean rise "
