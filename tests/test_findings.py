@@ -60,7 +60,13 @@ def test_trajectory_findings_place_the_papers_best_and_compare_with_seeds():
 
 
 def test_conclusion_reads_the_chapters_data(tmp_path):
-    (tmp_path / "configs" / "smoke").mkdir(parents=True)
+    (tmp_path / "configs" / "smoke" / "train").mkdir(parents=True)
+    for method in ("spsa", "fdsa"):
+        (tmp_path / "configs" / "smoke" / "train" / f"{method}-cpu.yaml").write_text(f"method: {method}\nepochs: 1\n")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "paper_reported.json").write_text((study.REPO_ROOT / "book" / "paper_reported.json").read_text())
     assert "wrote no `seeds.csv`" in conclusion.conclusion_points("smoke", tmp_path)[1]
     write_csv(study.chapter_file("smoke", *discussion.BASELINES, tmp_path), _baselines(0.12))
-    assert "the QRNN **loses**" in conclusion.conclusion_points("smoke", tmp_path)[0]
+    assert conclusion.conclusion_points("smoke", tmp_path)[0].startswith(
+        "**The QRNN against classical models: the QRNN loses.**"
+    )

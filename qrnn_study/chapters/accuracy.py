@@ -13,6 +13,7 @@ from qrnn_core.estimators import (
     method_label,
 )
 
+from .. import study
 from ..study import StudyRun, reported_validation
 from ..style import EPOCH_AXIS, METHOD_COLORS, REPORTED, RMSE_AXIS, TEXT_WIDTH, UPDATE_AXIS, method_color
 
@@ -42,18 +43,14 @@ def validation_table(run: StudyRun, reported: dict) -> pd.DataFrame:
 
 
 def best_table(runs: list[StudyRun], reported: dict) -> pd.DataFrame:
-    """Best validation mean RMSE per run, beside the paper's best for the method."""
+    """:data:`~qrnn_study.study.BEST_RMSE` of each run (one seed each), beside the paper's best for the method."""
     rows = []
     for run in runs:
         paper = reported_validation(reported, run.method)
         row = {"run": run.label}
         if run.complete:
-            epochs = run.epochs
-            best = epochs.loc[epochs["val_rmse_mean"].idxmin()]
-            row |= {
-                "best validation mean RMSE (measured)": float(best["val_rmse_mean"]),
-                "at epoch": int(best["epoch"]),
-            }
+            value, epoch = study.best_validation(run)
+            row |= {"best validation mean RMSE (measured)": value, "at epoch": epoch}
         else:
             row |= {"best validation mean RMSE (measured)": run.status_text, "at epoch": None}
         if paper is None:

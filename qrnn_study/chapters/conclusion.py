@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import study
 from ..intervals import spread
-from . import baselines, shots_and_seeds
+from . import shots_and_seeds, summary
 from . import trajectories as trajectory_chapter
-from .discussion import SEEDS, TRAJECTORIES, baseline_findings, claim_findings, missing
+from .discussion import SEEDS, TRAJECTORIES, missing
 
 CHAPTER = "conclusion"
 
@@ -24,15 +25,17 @@ OUTPUTS = Outputs()
 
 
 def conclusion_points(profile: str, root: str | Path | None = None, level: float = 0.95) -> list[str]:
-    """The closing note: best classical model against the best QRNN, SPSA's spread across seeds and across
-    trajectories, and whether the paper's two claims hold, each computed from the chapters' data."""
+    """The closing note: the QRNN against classical models, SPSA's spread across seeds and across trajectories,
+    and the front page's verdict on each of the paper's claims (:func:`qrnn_study.chapters.summary.verdicts`)."""
     seeds, trajectories = shots_and_seeds.load(profile, root), trajectory_chapter.load(profile, root)
-    points = ["**The QRNN against classical models.** " + baseline_findings(baselines.load(profile, root))[0]]
+    verdicts = {verdict.claim: verdict for verdict in summary.verdicts(profile, root, level)}
+    baseline = next(v for claim, v in verdicts.items() if claim.startswith("the QRNN against"))
+    points = [f"**The QRNN against classical models: {baseline.verdict}.** {baseline.evidence}"]
     spsa_seeds = (
         ""
         if seeds is None
         else "; ".join(
-            f"{variant}: {spread(part['best_rmse'], level)} seeds"
+            f"{variant}: {study.mean_sd(part['best_rmse'])}; {spread(part['best_rmse'], level)} seeds"
             for variant, part in shots_and_seeds.seed_outcomes(seeds).groupby("variant", sort=False)
             if part["method"].iloc[0] == "spsa"
         )
@@ -41,12 +44,17 @@ def conclusion_points(profile: str, root: str | Path | None = None, level: float
         ""
         if trajectories is None
         else "; ".join(
-            f"{model}: {spread(part['rmse_mean'].dropna(), level)} trajectories"
+            f"{model}: {study.mean_sd(part['rmse_mean'].dropna(), unit='trajectories')}; "
+            f"{spread(part['rmse_mean'].dropna(), level)} trajectories"
             for model, part in trajectories.groupby("model", sort=False)
             if "spsa" in str(model).lower() and part["rmse_mean"].notna().any()
         )
     )
-    points.append("**SPSA's best validation mean RMSE across training seeds.** " + (spsa_seeds or missing(SEEDS)))
+    points.append(f"**SPSA's {study.BEST_RMSE} across training seeds.** " + (spsa_seeds or missing(SEEDS)))
     points.append("**... and across Lorenz trajectories.** " + (spsa_trajectories or missing(TRAJECTORIES)))
-    points.append("**The paper's two claims.** " + " ".join(claim_findings(seeds, level)))
+    points += [
+        f"**{claim[0].upper()}{claim[1:]}: {verdict.verdict}.** {verdict.evidence}"
+        for claim, verdict in verdicts.items()
+        if verdict is not baseline
+    ]
     return points

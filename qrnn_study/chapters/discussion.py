@@ -54,11 +54,11 @@ def seed_findings(seeds: pd.DataFrame | None, level: float = 0.95) -> list[str]:
     outcomes = shots_and_seeds.seed_outcomes(seeds)
     lines = [
         f"Across training seeds ({int(seeds['epoch'].max())} epochs of {int(seeds['n_train'].iloc[0])} sequences "
-        f"each), the best validation mean RMSE varies as follows ({level:.0%} chi-square interval of the SD over "
-        "seeds):"
+        f"each), the {study.BEST_RMSE} varies as follows (mean ± SD, then the SD's {level:.0%} chi-square interval; "
+        "with 2 or 3 seeds that interval is wide, and the SD itself is a rough estimate):"
     ]
     for variant, part in outcomes.groupby("variant", sort=False):
-        lines.append(f"- **{variant}**: mean {part['best_rmse'].mean():.4f}, {spread(part['best_rmse'], level)} seeds.")
+        lines.append(f"- **{variant}**: {study.mean_sd(part['best_rmse'])}; {spread(part['best_rmse'], level)} seeds.")
     return [*lines, "", *claim_findings(seeds, level)]
 
 
@@ -139,21 +139,41 @@ def baseline_findings(baselines: pd.DataFrame | None) -> list[str]:
 
 
 def cost_findings(cost: pd.DataFrame | None) -> list[str]:
-    """Per method (main runs and seeds): the best validation RMSE reached and the evaluations and shots it took."""
+    """Per method (main runs and seeds): its best validation mean RMSE, mean ± SD over runs, and what it took.
+
+    Every method is summarised the same way, over all of its runs (never the best of several
+    runs of one method beside a single run of another).
+    """
     if cost is None:
         return [missing(COST)]
-    lines = ["What training consumed to reach its best validation mean RMSE (lowest over the runs of each method):"]
+    lines = [
+        f"What training consumed to reach its {study.BEST_RMSE}, per method over its runs (main run and seeds; "
+        "mean ± SD, n runs):"
+    ]
     for _, part in cost.groupby(["method", "shots per step"], sort=False):
-        best = part.loc[part["best validation mean RMSE"].idxmin()]
-        shots = int(best["shots per step"])
-        used = f"{int(best['evaluations to the best epoch']):,} sequence evaluations"
+        shots = int(part["shots per step"].iloc[0])
+        used = f"median {part['evaluations to the best epoch'].median():,.0f} sequence evaluations"
         if shots:
-            used += f", {best['shots to the best epoch']:,.0f} shots"
+            used += f", {part['shots to the best epoch'].median():,.0f} shots"
         lines.append(
-            f"- **{best['run']}** ({f'{shots} shots per step' if shots else 'exact distributions'}): "
-            f"{best['best validation mean RMSE']:.4f} at epoch {int(best['best epoch'])}, after {used}."
+            f"- **{part['method'].iloc[0]}** ({f'{shots} shots per step' if shots else 'exact distributions'}): "
+            f"{study.mean_sd(part['best validation mean RMSE'], unit='runs')}, best epochs "
+            f"{', '.join(str(int(e)) for e in part['best epoch'])}, after {used} to the best epoch."
         )
     return lines
+
+
+def extension_findings(profile: str, root: str | Path | None = None) -> list[str]:
+    """The device-noise and ablations chapters' paragraphs, from their own findings (read through their modules)."""
+    from . import ablations, device_noise
+
+    table = ablations.load(profile, root)
+    ablation = (
+        study.missing_output(ablations.CHAPTER, ablations.OUTPUTS.table)
+        if table is None
+        else ablations.findings(table).verdict
+    )
+    return [f"**Device noise.** {device_noise.findings(profile, root)[1]}", f"**Ablations.** {ablation}"]
 
 
 def benchmark_findings(profile: str, root: str | Path | None = None) -> list[str]:

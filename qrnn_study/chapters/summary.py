@@ -488,3 +488,14 @@ def verdicts(profile: str, root: str | Path | None = None, level: float = 0.95) 
         accuracy_verdict(seeds, trajectory_chapter.load(profile, root), reported),
         baseline_verdict(baselines.load(profile, root), mains, seeds),
     ]
+
+
+def extension_lines(profile: str, root: str | Path | None = None) -> list[str]:
+    """One front-page line per chapter that goes beyond the paper (device noise, ablations), from its findings."""
+    from . import ablations, device_noise
+
+    ablation = ablations.front_line(profile, root).removeprefix("Ablations: ")
+    return [
+        f"- **Under a device's noise** ([device noise](device_noise.ipynb)): {device_noise.findings(profile, root)[0]}",
+        f"- **What the QRNN's parts do** ([ablations](ablations.ipynb)): {ablation}",
+    ]
