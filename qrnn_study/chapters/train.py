@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qrnn_core.training import PREDICTIONS, RESULT, UPDATES, TrainConfig, load_run
 
+from ..book import RUN_DOWNLOADS, run_file_href
 from ..study import StudyRun, repo_root
 
 CHAPTER = "train"
@@ -34,3 +35,9 @@ def load(out_dir: str | Path, config: TrainConfig, label: str, sweep: str | None
     out_dir = repo_root() / out_dir
     params = config.to_dict() | {"run_label": label, "sweep": sweep}
     return StudyRun(Path(out_dir).name, params, Path(out_dir), load_run(out_dir))
+
+
+def file_links(run: StudyRun) -> str:
+    """Markdown links to the run's downloadable files (those it wrote), as the built book serves them."""
+    links = [f"[{name}]({run_file_href(run.name, name)})" for name in RUN_DOWNLOADS if (run.run_dir / name).is_file()]
+    return f"Files of this run: {' · '.join(links)}." if links else "This run wrote no files."
