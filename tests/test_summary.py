@@ -149,3 +149,18 @@ def test_a_gap_inside_the_seed_sd_is_a_tie():
         "worse than the mean predictor"
         in summary.baseline_verdict(table.assign(rmse_mean=[0.25, 0.1303, 0.2]), [run], seeds).evidence
     )
+
+
+def test_seed_figure_caption_lists_exactly_the_plotted_series():
+    from qrnn_study.chapters import shots_and_seeds
+
+    frame = _seeds({"SPSA, 1024 shots": ("spsa", [[0.2, 0.1], [0.21, 0.12]]), "FDSA, 1024 shots": ("fdsa", [[0.3]])})
+    figure = shots_and_seeds.seed_figure(frame)
+    plotted = figure.axes[0].get_legend_handles_labels()[1]
+    caption = shots_and_seeds.seed_figure_caption(frame)
+    listed = caption.split("measured: ", 1)[1].split(".", 1)[0].split("; ")
+    assert listed == plotted == ["SPSA, 1024 shots (2 seeds)", "FDSA, 1024 shots (1 seed)"]
+    assert "Dashed" not in caption  # no series of this figure is dashed
+    exact = frame.assign(shots=0, variant="SPSA, exact distributions")
+    assert "SPSA, exact distributions (2 seeds), dashed" in shots_and_seeds.seed_figure_caption(exact)
+    plt.close(figure)

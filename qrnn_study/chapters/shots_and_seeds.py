@@ -437,6 +437,42 @@ def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _dashed(method: str, shots: int) -> bool:
+    """Whether a series is drawn dashed: exact distributions of a shot-based method (the exact gradient is solid)."""
+    return not shots and method != "exact"
+
+
+def seed_series(frame: pd.DataFrame) -> list[dict]:
+    """What :func:`seed_figure` draws, one entry per variant: its legend label, method, seeds and line style."""
+    series = []
+    for variant in dict.fromkeys(frame["variant"]):
+        part = frame[frame["variant"] == variant]
+        method, seeds = part["method"].iloc[0], part["seed"].nunique()
+        series.append(
+            {
+                "variant": variant,
+                "label": f"{variant} ({seeds} seed{'' if seeds == 1 else 's'})",
+                "method": method,
+                "seeds": seeds,
+                "dashed": _dashed(method, int(part["shots"].iloc[0])),
+            }
+        )
+    return series
+
+
+def seed_figure_caption(frame: pd.DataFrame) -> str:
+    """Figure 1's caption, written from :func:`seed_series` (what the figure draws), so it cannot name a series
+    the figure lacks or leave one out."""
+    series = seed_series(frame)
+    listed = "; ".join(f"{s['label']}{', dashed' if s['dashed'] else ''}" for s in series)
+    dashed = " Dashed: exact distributions of a shot-based method." if any(s["dashed"] for s in series) else ""
+    return (
+        f"**Figure 1.** Left: validation mean RMSE of y and z per epoch of {len(series)} variant(s), every seed "
+        f"(thin) and the mean over seeds (thick), measured: {listed}.{dashed} Right: the epoch at which each seed "
+        "reached its lowest validation mean RMSE (validated once per epoch)."
+    )
+
+
 def seed_figure(frame: pd.DataFrame) -> Figure:
     """Left: validation mean RMSE per epoch, every seed (thin) and the mean over seeds (thick), one colour per
     method, dashed for exact distributions of a shot-based method. Right: how many seeds have their best epoch where.
@@ -444,23 +480,22 @@ def seed_figure(frame: pd.DataFrame) -> Figure:
     ``frame``: :func:`seed_table`.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
-    variants = list(dict.fromkeys(frame["variant"]))
-    width = 0.8 / max(len(variants), 1)
-    for k, variant in enumerate(variants):
+    series = seed_series(frame)
+    width = 0.8 / max(len(series), 1)
+    for k, entry in enumerate(series):
+        variant = entry["variant"]
         part = frame[frame["variant"] == variant]
-        method = part["method"].iloc[0]
-        style = "-" if part["shots"].iloc[0] or method == "exact" else "--"
-        color = method_color(method)
+        style = "--" if entry["dashed"] else "-"
+        color = method_color(entry["method"])
         for _, seed_rows in part.groupby("seed"):
             left.plot(seed_rows["epoch"], seed_rows["rmse_mean"], style, color=color, lw=0.7, alpha=0.45)
         mean = part.groupby("epoch")["rmse_mean"].mean()
-        seeds = part["seed"].nunique()
-        left.plot(mean.index, mean.values, style, color=color, lw=2.2, marker="o", label=f"{variant} ({seeds} seeds)")
+        left.plot(mean.index, mean.values, style, color=color, lw=2.2, marker="o", label=entry["label"])
         trained = part[part["epoch"] > 0]
         best = trained.loc[trained.groupby("seed")["rmse_mean"].idxmin(), "epoch"].value_counts()
         epochs = np.arange(1, int(trained["epoch"].max()) + 1)
         right.bar(
-            epochs + (k - (len(variants) - 1) / 2) * width,
+            epochs + (k - (len(series) - 1) / 2) * width,
             best.reindex(epochs, fill_value=0).values,
             width,
             color=color,
@@ -510,6 +545,30 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
             ax.set_ylim(*limits_of(trained["rmse_mean"].to_numpy()))
     axes[0].legend(fontsize="small")
     return fig
+
+
+def cost_accuracy_caption(table: pd.DataFrame) -> str:
+    """Figure 2's caption, written from the runs :func:`cost_accuracy_figure` draws: its legend entries, whether
+    any is dashed, and whether the right panel (shot-based runs) has a line."""
+    trained = table[table["epoch"] > 0]
+    keys, dashed, shot_runs = [], False, 0
+    for _, run in trained.groupby("run", sort=False):
+        method, shots = run["method"].iloc[0], run["shots"].iloc[0]
+        key = f"{method_label(method)}, {f'{shots} shots' if shots else 'exact distributions'}"
+        if key not in keys:
+            keys.append(key)
+        dashed |= _dashed(method, int(shots or 0))
+        shot_runs += bool(shots)
+    right = (
+        f"right: against the shots consumed ({shot_runs} shot-based run(s))"
+        if shot_runs
+        else "right: empty, no shot-based run"
+    )
+    return (
+        f"**Figure 2.** Validation mean RMSE after each epoch against the sequence evaluations consumed by training "
+        f"up to then (left; {right}), measured; one line per run (thin: runs of a sweep), one colour per method: "
+        f"{'; '.join(keys)}." + (" Dashed: exact distributions of a shot-based method." if dashed else "")
+    )
 
 
 def load(profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
