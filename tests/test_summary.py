@@ -75,7 +75,16 @@ def test_front_page_shows_the_figure_the_gradient_quality_chapter_wrote(tmp_path
 def test_front_page_runs_after_the_chapters_it_reads():
     plan = {task.name: task for task in planning.build_plan("smoke", study.REPO_ROOT)}
     front = plan["chapters/summary"]
-    for chapter in ("runtime", "accuracy", "baselines", "gradient_quality"):
+    for chapter in (
+        "runtime",
+        "accuracy",
+        "baselines",
+        "gradient_quality",
+        "shots_and_seeds",
+        "trajectories",
+        "device_noise",
+        "ablations",
+    ):
         assert f"chapters/{chapter}" in front.deps
 
 

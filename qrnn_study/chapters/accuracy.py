@@ -155,3 +155,38 @@ def accuracy_figure(spsa: StudyRun, fdsa: StudyRun, reported: dict, block: int =
     axes[2, 0].set_title("training, both methods")
     axes[2, 1].set_title("validation mean RMSE, both methods")
     return fig
+
+
+def accuracy_caption(spsa: StudyRun, fdsa: StudyRun, block: int = 10) -> str:
+    """Figure 2's caption, written from the runs :func:`accuracy_figure` draws: a run without a result is named
+    with its status, never called measured."""
+    rows = []
+    for where, run in (("top", spsa), ("middle", fdsa)):
+        state = "measured" if run.complete else run.status_text
+        rows.append(f"{run.label} ({where}, {state})")
+    both = [run.label for run in (spsa, fdsa) if run.complete]
+    bottom = f"bottom: {' and '.join(both)} together" if both else "bottom: empty, no run has a result"
+    return (
+        f"**Figure 2.** RMSE diagnostics: {'; '.join(rows)}; {bottom}. Left: training RMSE, mean of blocks of "
+        f"{block} updates. Right: validation RMSE per epoch (epoch 0 is the untrained model) and, dashed, the "
+        "paper's per-epoch validation mean (reported by the paper, full scale: 1384 sequences per epoch, 1024 Aer "
+        "shots)."
+    )
+
+
+def over_seeds(seeds: pd.DataFrame | None) -> str:
+    """The :data:`~qrnn_study.study.BEST_RMSE` of every seeds-sweep variant as mean ± SD over seeds (with n)."""
+    from . import shots_and_seeds
+
+    if seeds is None:
+        return study.missing_output(shots_and_seeds.CHAPTER, shots_and_seeds.OUTPUTS.seeds)
+    outcomes = shots_and_seeds.seed_outcomes(seeds)
+    epochs, n_train = int(seeds["epoch"].max()), int(seeds["n_train"].iloc[0])
+    parts = [
+        f"{variant} {study.mean_sd(part['best_rmse'])}" for variant, part in outcomes.groupby("variant", sort=False)
+    ]
+    return (
+        f"Over training seeds ([shots and seeds](shots_and_seeds.ipynb), {epochs} epochs of {n_train} sequences), "
+        f"the {study.BEST_RMSE} is, mean ± SD: {'; '.join(parts)}. The table above shows one seed per run; these "
+        "are the numbers the front page and the closing pages use."
+    )
