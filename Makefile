@@ -16,11 +16,19 @@ PYTEST_ARGS ?=
 LOCK := requirements.lock
 LOCK_TOOLS := .lock-tools
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+# MathJax is served with the book, so its maths renders offline (no CDN): npm's mathjax package, pinned by
+# version and by the sha512 of its tarball (the registry's integrity value), fetched once into .venv by
+# `make setup` (without npm, put the tarball there by hand: https://registry.npmjs.org/mathjax/-/mathjax-3.2.2.tgz).
+# `make book` unpacks its es5/ folder into book/_mathjax/mathjax/, which the book copies to _build/html/mathjax/.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA512 := 06df9249553c7811b6ef30a155ec0e89c62ced7b1db78d2a9b8f94a47c97ee4d3f3bd36588f73ec7bee4d7f144b0fb2328f64626fb5164cd6f3be81e5b43a11b
+MATHJAX_TGZ := $(VENV)/mathjax-$(MATHJAX_VERSION).tgz
+MATHJAX := book/_mathjax/mathjax
 
 .PHONY: setup lock test lint test-fast chromium lab bench book runs check plan verify clean distclean help
 
 help:
-	@echo "make setup   create .venv and install the package with its dependencies"
+	@echo "make setup   create .venv and install the package with its dependencies (and fetch MathJax for the book)"
 	@echo "make lock    re-resolve pyproject.toml into $(LOCK) and environment.yml (after changing dependencies)"
 	@echo "make test    run the test suite (installs first)"
 	@echo "make lint    the tool checks alone (ruff lint and format, mypy on qrnn_core); make test runs them first"
@@ -36,7 +44,20 @@ help:
 	@echo "make bench   time one weight update per method and execution path"
 	@echo "make clean   remove generated runs, executed notebooks and the built book"
 
-setup: $(STAMP)
+setup: $(STAMP) $(MATHJAX_TGZ)
+
+$(MATHJAX_TGZ): | $(STAMP)
+	command -v npm > /dev/null || { echo "npm is missing: install Node.js, or put mathjax-$(MATHJAX_VERSION).tgz into $(VENV)/" >&2; exit 1; }
+	tmp=$$(mktemp -d)
+	trap 'rm -rf "$$tmp"' EXIT
+	npm pack --silent --pack-destination "$$tmp" mathjax@$(MATHJAX_VERSION) > /dev/null
+	echo "$(MATHJAX_SHA512)  $$tmp/mathjax-$(MATHJAX_VERSION).tgz" | sha512sum --check --quiet
+	mv "$$tmp/mathjax-$(MATHJAX_VERSION).tgz" $@
+
+$(MATHJAX)/tex-chtml.js: $(MATHJAX_TGZ)
+	echo "$(MATHJAX_SHA512)  $<" | sha512sum --check --quiet
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)
+	tar -xzf $< -C $(MATHJAX) --touch --strip-components=2 package/es5
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -142,7 +163,7 @@ plan: $(STAMP)
 
 # The old book is removed before anything runs: a failed build leaves no book rather than a stale one.
 # stage_book refuses a chapter or run whose files do not match its manifest.
-book:
+book: $(MATHJAX)/tex-chtml.js
 	. tools/build_lock.sh build/.book.lock "the book"
 	. tools/build_lock.sh $(BUILD)/.lock "profile $(PROFILE)"
 	rm -rf book/_build book/generated
@@ -161,7 +182,7 @@ verify: $(STAMP)
 	$(PY) -m qrnn_study.archive verify $(PROFILE) --updates $(VERIFY_UPDATES)
 
 clean:
-	rm -rf build book/_build book/generated
+	rm -rf build book/_build book/generated book/_mathjax
 
 distclean: clean
 	rm -rf $(VENV) $(LOCK_TOOLS) data_cache runs
