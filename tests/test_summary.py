@@ -155,7 +155,7 @@ def test_a_gap_inside_the_seed_sd_is_a_tie():
         "the QRNN loses"
     )
     assert (
-        "worse than the mean predictor"
+        "Worse than the mean predictor (0.2000, 2 parameters): QRNN, SPSA (CPU) 0.2500."
         in summary.baseline_verdict(table.assign(rmse_mean=[0.25, 0.1303, 0.2]), [run], seeds).evidence
     )
 

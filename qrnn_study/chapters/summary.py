@@ -480,12 +480,18 @@ def baseline_verdict(table: pd.DataFrame | None, runs: list[study.StudyRun], see
     else:
         word = "ties" if abs(gap) <= sd else "loses" if gap > 0 else "wins"
         spread = f"QRNN seed SD {sd:.4f}, n = {len(part)} seeds; a gap inside it is a tie"
+    qrnn_rows, _, _, _ = baselines.best_pair(table)
     mean_row = classical[classical["model"].astype(str).str.startswith("mean")]
-    below_mean = (
-        f" The best QRNN is worse than the mean predictor ({float(mean_row['rmse_mean'].iloc[0]):.4f})."
-        if len(mean_row) and q["rmse_mean"] > float(mean_row["rmse_mean"].iloc[0])
-        else ""
-    )
+    below_mean = ""
+    if len(mean_row):
+        floor = float(mean_row["rmse_mean"].iloc[0])
+        worse = qrnn_rows[qrnn_rows["rmse_mean"] > floor]
+        if len(worse):
+            below_mean = (
+                f" Worse than the mean predictor ({floor:.4f}, {int(mean_row['parameters'].iloc[0])} parameters): "
+                + ", ".join(f"{row['model']} {row['rmse_mean']:.4f}" for _, row in worse.iterrows())
+                + "."
+            )
     return Verdict(
         claim,
         f"the QRNN {word}",
