@@ -414,7 +414,8 @@ def cost_accuracy(runs: list[StudyRun]) -> pd.DataFrame:
 
 
 def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per run of :func:`cost_accuracy`: epochs, what the whole run consumed, its best validation RMSE and when."""
+    """Per run of :func:`cost_accuracy` (its label and seed): epochs, what the whole run consumed, its best
+    validation RMSE and when."""
     trained = table[table["epoch"] > 0]
     rows = []
     for _, part in trained.groupby("run", sort=False):
@@ -423,6 +424,7 @@ def cost_summary(table: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "run": part["label"].iloc[0],
+                "seed": int(part["seed"].iloc[0]),
                 "method": part["method"].iloc[0],
                 "shots per step": last["shots"],
                 "epochs": int(last["epoch"]),
