@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from qrnn_core.estimators import method_label
+
 from .. import study
 from ..intervals import spread
 from . import baselines as baselines_chapter
@@ -156,7 +158,8 @@ def cost_findings(cost: pd.DataFrame | None) -> list[str]:
         if shots:
             used += f", {part['shots to the best epoch'].median():,.0f} shots"
         lines.append(
-            f"- **{part['method'].iloc[0]}** ({f'{shots} shots per step' if shots else 'exact distributions'}): "
+            f"- **{method_label(part['method'].iloc[0])}** "
+            f"({f'{shots} shots per step' if shots else 'exact distributions'}): "
             f"{study.mean_sd(part['best validation mean RMSE'], unit='runs')}, best epochs "
             f"{', '.join(str(int(e)) for e in part['best epoch'])}, after {used} to the best epoch."
         )

@@ -509,7 +509,8 @@ def baseline_verdict(table: pd.DataFrame | None, runs: list[study.StudyRun], see
     return Verdict(
         claim,
         f"the QRNN {word}",
-        f"Best QRNN {q['model']} {q['rmse_mean']:.4f} against {c['model']} {c['rmse_mean']:.4f} (validation mean "
+        f"Best QRNN: {q['model']}, {q['rmse_mean']:.4f}, against the best classical model, {c['model']}, "
+        f"{c['rmse_mean']:.4f} (validation mean "
         f"RMSE; gap {gap:+.4f}; {spread}). The QRNN's number is its best validation epoch, while the classical "
         f"models were tuned without the validation sequence: the comparison favours the QRNN.{below_mean}",
     )
