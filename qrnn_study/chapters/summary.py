@@ -345,8 +345,14 @@ def overfitting_verdict(seeds: pd.DataFrame | None, level: float = 0.95) -> Verd
     return Verdict(
         claim,
         verdict,
-        f"{epochs} epochs of {n_train} sequences, validated once per epoch. " + "; ".join(texts) + ". The verdict "
-        "is that of SPSA as the paper ran it (fixed directions).",
+        f"{epochs} epochs of {n_train} sequences, validated once per epoch. "
+        + "; ".join(texts)
+        + (
+            ". The verdict is that of SPSA as the paper ran it (fixed directions)."
+            if part["method"].iloc[0] == "spsa-fixed"
+            else ". The seeds sweep has no SPSA with fixed directions (as the paper ran it): the verdict is proper "
+            "SPSA's."
+        ),
     )
 
 
