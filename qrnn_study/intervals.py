@@ -101,8 +101,23 @@ def _interval(estimate: float, low: float, high: float, digits: int = 4) -> str:
     return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
+# Below this many values the chi-square interval of an SD spans more than an order of magnitude: not shown.
+MIN_FOR_SD_INTERVAL = 3
+
+
 def spread(values: np.ndarray, level: float = 0.95) -> str:
-    """``SD x [low, high]`` (chi-square interval over the values), range and count, in words."""
+    """``SD x [low, high]`` (chi-square interval over the values), range and count, in words.
+
+    With fewer than :data:`MIN_FOR_SD_INTERVAL` values the interval is left out and the text says n is too small.
+
+    Example:
+        >>> spread(np.array([0.1, 0.3]))
+        'SD 0.1414 (n = 2: too few for an interval), range 0.1000-0.3000 over 2'
+    """
     values = np.asarray(values, dtype=float)
     sd = sd_interval(values, level)
-    return f"SD {sd[0]:.4f} [{sd[1]:.4f}, {sd[2]:.4f}], range {values.min():.4f}-{values.max():.4f} over {len(values)}"
+    if len(values) < MIN_FOR_SD_INTERVAL:
+        interval = f"(n = {len(values)}: too few for an interval)"
+    else:
+        interval = f"[{sd[1]:.4f}, {sd[2]:.4f}]"
+    return f"SD {sd[0]:.4f} {interval}, range {values.min():.4f}-{values.max():.4f} over {len(values)}"
