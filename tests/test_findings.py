@@ -64,7 +64,8 @@ def test_conclusion_reads_the_chapters_data(tmp_path):
     for method in ("spsa", "fdsa"):
         (tmp_path / "configs" / "smoke" / "train" / f"{method}-cpu.yaml").write_text(f"method: {method}\nepochs: 1\n")
     (tmp_path / "book").mkdir()
-    (tmp_path / "book" / "paper_reported.json").write_text((study.REPO_ROOT / "book" / "paper_reported.json").read_text())
+    reported = (study.REPO_ROOT / "book" / "paper_reported.json").read_text()
+    (tmp_path / "book" / "paper_reported.json").write_text(reported)
     assert "wrote no `seeds.csv`" in conclusion.conclusion_points("smoke", tmp_path)[1]
     write_csv(study.chapter_file("smoke", *discussion.BASELINES, tmp_path), _baselines(0.12))
     assert conclusion.conclusion_points("smoke", tmp_path)[0].startswith(
