@@ -39,6 +39,7 @@ from qrnn_core.checks import check_choice, check_int, check_positive
 from qrnn_core.circuit import angles_per_step, build_circuit, check_n_qubits, circuit_parameters
 from qrnn_core.estimators import input_angles, method_names, method_spec
 from qrnn_core.model import QRNN, QRNNConfig
+from qrnn_core.noise import NoiseModel
 from qrnn_core.optimizers import LayerOptimizer
 from qrnn_core.protocol import LEARNING_RATE, N_QUBITS, SEQ_LEN, SHOTS, TRAIN_WINDOWS, VALIDATION_STEPS, WASHOUT
 from qrnn_core.provenance import load_average, provenance
@@ -50,7 +51,10 @@ TARGETS = {
     "torch_fdsa_speedup": ("seed-style FDSA update / torch FDSA update", ">=", 100.0),
     "exact_over_spsa": ("torch exact-gradient update / torch SPSA update", "<=", 2.0),
     "validation_seconds": (f"torch {VALIDATION_STEPS}-step validation pass (s)", "<", 1.0),
+    "noisy_over_noiseless": ("torch validation pass with device noise / without (qrnn_core.noise)", "<=", 2.0),
 }
+# Device noise of FakeMarrakesh's size, by hand (the cost does not depend on the rates): qrnn_core.noise's fast path.
+BENCH_NOISE = {"readout": 0.01, "t1": 250e-6, "t2": 200e-6, "step_duration": 6.9e-6, "layer": 8e-4, "crx": 7e-3}
 AER_CHECK_TOLERANCE = 0.15  # torch validation after Aer runs / before: agreement within this relative difference
 
 
@@ -240,6 +244,16 @@ def time_validation(model: QRNN, steps: int, seed: int, repeats: int) -> list[fl
             if i:
                 times.append(time.perf_counter() - start)
     return times
+
+
+def noise_cost(scale: Scale) -> dict:
+    """Median torch validation pass without and with device noise (:data:`BENCH_NOISE`), and their ratio."""
+    noise = NoiseModel.by_hand(scale.n_qubits, **BENCH_NOISE)
+    seconds = {}
+    for label, model_noise in (("noiseless_s", None), ("noisy_s", noise)):
+        model = QRNN(QRNNConfig(n_qubits=scale.n_qubits, noise=model_noise), seed=scale.seed)
+        seconds[label] = statistics.median(time_validation(model, scale.validation_steps, scale.seed, scale.repeats))
+    return seconds | {"ratio": seconds["noisy_s"] / seconds["noiseless_s"]}
 
 
 def time_aer_runs(n_qubits: int, steps: int, seed: int, runs: int, capped: bool) -> list[float]:
@@ -452,8 +466,8 @@ def attach_derived(records: list[dict], validations: list[dict], sequences_per_e
         r["epoch_hours"] = (sequences_per_epoch * r["median_s"] + passes.get(r["path"], 0.0)) / 3600
 
 
-def evaluate_targets(records: list[dict], validations: list[dict]) -> dict:
-    """Each target's measured ratio and whether it passes."""
+def evaluate_targets(records: list[dict], validations: list[dict], noise: dict | None = None) -> dict:
+    """Each target's measured ratio and whether it passes (``noise``: :func:`noise_cost`'s result, if measured)."""
     by = {(r["path"], r["method"]): r.get("median_s") for r in records}
     val = {v["path"]: v.get("median_s") for v in validations}
 
@@ -465,6 +479,7 @@ def evaluate_targets(records: list[dict], validations: list[dict]) -> dict:
         "torch_fdsa_speedup": ratio(by.get(("seed-style", "fdsa")), by.get(("torch", "fdsa"))),
         "exact_over_spsa": ratio(by.get(("torch", "exact")), by.get(("torch", "spsa"))),
         "validation_seconds": val.get("torch"),
+        "noisy_over_noiseless": None if noise is None else noise["ratio"],
     }
     checks = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t, "<": lambda v, t: v < t}
     out = {}
@@ -559,6 +574,8 @@ def _measure(config: dict, scale: Scale, sweep: dict | None, log: Callable[[str]
             rows, validation = bench_path(path, methods, scale, log)
             records.extend(rows)
             validations.append(validation)
+        log("torch validation pass with and without device noise")
+        noise = noise_cost(scale)
         sweep_result = None if sweep is None else scaling_sweep(seed=scale.seed, methods=methods, log=log, **sweep)
         log("torch validation before and after uncapped Aer runs")
         without_cap = torch_around_aer(False, *around)  # last: uncapped Aer's threads stay in the process
@@ -570,7 +587,8 @@ def _measure(config: dict, scale: Scale, sweep: dict | None, log: Callable[[str]
         "provenance": record,
         "updates": records,
         "validation": validations,
-        "targets": evaluate_targets(records, validations),
+        "targets": evaluate_targets(records, validations, noise),
+        "noise": noise,
         "aer_check": aer_check(with_cap, without_cap, previous_threads),
         "epoch_definition": f"{TRAIN_WINDOWS} weight updates (median) + one validation pass",
     }
