@@ -108,7 +108,7 @@ def distributions(model: QRNN, inputs: torch.Tensor) -> np.ndarray:
 
 
 def refit_readout(
-    model: torch.nn.Module,
+    model: QRNN,
     inputs: torch.Tensor,
     targets: torch.Tensor,
     washout: int,
@@ -134,15 +134,15 @@ def refit_readout(
     Returns:
         The :class:`RidgeFit` now in ``model.output_layer``.
     """
-    targets = np.asarray(torch.as_tensor(targets), float)
-    check_int("washout", washout, 0, targets.shape[1] - 1)
+    fit_targets = np.asarray(torch.as_tensor(targets), float)
+    check_int("washout", washout, 0, fit_targets.shape[1] - 1)
     probs = distributions(model, inputs)[:, washout:]
     tail_probs = distributions(model, tail_inputs)
     tail = np.asarray(torch.as_tensor(tail_targets), float)
-    fit = (probs.reshape(-1, probs.shape[-1]), targets[:, washout:].reshape(-1, targets.shape[-1]))
+    fit = (probs.reshape(-1, probs.shape[-1]), fit_targets[:, washout:].reshape(-1, fit_targets.shape[-1]))
     result = tune_ridge(fit, (tail_probs.reshape(-1, tail_probs.shape[-1]), tail.reshape(-1, tail.shape[-1])), alphas)
     with torch.no_grad():
-        layer = model.output_layer
+        layer: torch.nn.Linear = model.output_layer
         layer.weight.copy_(torch.as_tensor(result.weight).to(layer.weight))
         layer.bias.copy_(torch.as_tensor(result.bias).to(layer.bias))
     return result
