@@ -186,7 +186,7 @@ def over_seeds(seeds: pd.DataFrame | None) -> str:
         f"{variant} {study.mean_sd(part['best_rmse'])}" for variant, part in outcomes.groupby("variant", sort=False)
     ]
     return (
-        f"Over training seeds ([shots and seeds](shots_and_seeds.ipynb), {epochs} epochs of {n_train} sequences), "
+        f"Over training seeds ([shots and seeds](shots_and_seeds.html), {epochs} epochs of {n_train} sequences), "
         f"the {study.BEST_RMSE} is, mean ± SD: {'; '.join(parts)}. The table above shows one seed per run; these "
         "are the numbers the front page and the closing pages use."
     )

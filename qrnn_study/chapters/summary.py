@@ -545,6 +545,6 @@ def extension_lines(profile: str, root: str | Path | None = None) -> list[str]:
 
     ablation = ablations.front_line(profile, root).removeprefix("Ablations: ")
     return [
-        f"- **Under a device's noise** ([device noise](device_noise.ipynb)): {device_noise.findings(profile, root)[0]}",
-        f"- **What the QRNN's parts do** ([ablations](ablations.ipynb)): {ablation}",
+        f"- **Under a device's noise** ([device noise](device_noise.html)): {device_noise.findings(profile, root)[0]}",
+        f"- **What the QRNN's parts do** ([ablations](ablations.html)): {ablation}",
     ]
