@@ -148,9 +148,15 @@ class NoiseModel:
         n = check_n_qubits(n_qubits)
         half = n // 2
         return cls(
-            n, ((readout, readout),) * half, (reset,) * half, (t1,) * half, (t2,) * half, step_duration,
-            (layer,) * n, (crx,) * (n - 1),
-        )  # fmt: skip
+            n,
+            ((readout, readout),) * half,
+            (reset,) * half,
+            (t1,) * half,
+            (t2,) * half,
+            step_duration,
+            (layer,) * n,
+            (crx,) * (n - 1),
+        )
 
     @classmethod
     def zero(cls, n_qubits: int) -> NoiseModel:
@@ -393,9 +399,13 @@ def transpiled_step(backend: Any, layout: list[int], seed: int = 0) -> Any:
     values = np.random.default_rng(seed).uniform(-np.pi, np.pi, len(qc.parameters))
     bound = qc.assign_parameters(dict(zip(qc.parameters, values)))
     return transpile(
-        bound, backend=backend, initial_layout=list(layout), optimization_level=1, scheduling_method="alap",
+        bound,
+        backend=backend,
+        initial_layout=list(layout),
+        optimization_level=1,
+        scheduling_method="alap",
         seed_transpiler=seed,
-    )  # fmt: skip
+    )
 
 
 def step_duration(backend: Any, layout: list[int]) -> float:
@@ -569,9 +579,10 @@ def noisy_probabilities(
             rows = rows.reshape(piece.shape[0], tp, dim, len(configs), dim, dim)
             rows = rows * root[t0 : t0 + tp].to(rows.dtype)[None, :, None, :, None, None]
             probs, rho = torch_simulator._recursion(
-                rows.reshape(piece.shape[0], tp, dim, len(configs) * dim, dim), rho,
+                rows.reshape(piece.shape[0], tp, dim, len(configs) * dim, dim),
+                rho,
                 lambda r: apply_memory_channel(r, between),
-            )  # fmt: skip
+            )
             pieces.append(probs.reshape(piece.shape[0], tp, len(configs), dim).sum(2))
             t0 += tp
         out.append(torch.cat(pieces, dim=1))

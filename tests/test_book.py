@@ -97,7 +97,10 @@ def test_every_table_links_its_csv_and_the_front_page_has_the_key_results(tree):
             linked += 1
     assert linked >= 10
     front = page(tree, "generated/summary.html")
-    assert re.search(r'<table class="qrnn-table">.*?speed-up of one SPSA weight update', front, re.S)
+    key_results = (
+        r'<table class="qrnn-table">.*?cost of one FDSA update / one SPSA update.*?one SPSA update: our simulator'
+    )
+    assert re.search(key_results, front, re.S), "the cost ratio first, then the speed-ups labelled for what they are"
     assert "data/summary/key_results.csv" in front and "NaN" not in front
     assert re.search(r'http-equiv="refresh" content="0; url=generated/summary.html"', page(tree, "index.html"), re.I)
 

@@ -118,7 +118,7 @@ def test_a_second_build_exits_naming_the_lock_holder(tmp_path):
         handle.write("4242\n")
         handle.flush()
         for target in ("runs", "book"):
-            done = command(tmp_path, "-o", "book/_static/mathjax/tex-chtml.js", target=target, timeout=60)
+            done = command(tmp_path, "-o", "book/_mathjax/mathjax/tex-chtml.js", target=target, timeout=60)
             assert done.returncode != 0
             assert (
                 "another build of profile smoke is running in this tree (lock build/smoke/.lock held by pid 4242); "
