@@ -111,6 +111,11 @@ class TrainConfig:
     n_train: int | None = _opt(f"training sequences used, evenly spaced (None: all {TRAIN_WINDOWS})", None)
     val_length: int | None = _opt(f"first validation steps used (None: all {VALIDATION_STEPS})", None)
     epochs: int = _opt("passes over the training sequences", 10)
+    validate_every: int | None = _opt(
+        "also validate every this many updates inside an epoch (None: at epoch ends only); training is unchanged",
+        None,
+        recorded_if_set=True,
+    )
     batch_size: int = _opt("sequences per weight update", 1)
     optimizer: str = _opt(f"optimizer: {', '.join(OPTIMIZERS)} (Spall's decaying gains)", "adam")
     lr: float = _opt("learning rate (Spall's a under spsa-gain)", 0.007)
@@ -162,6 +167,7 @@ class TrainConfig:
         check_int("seed", self.seed, 0)
         check_optional_int("n_train", self.n_train, 1, n_windows)
         check_optional_int("val_length", self.val_length, 1, n_val)
+        check_optional_int("validate_every", self.validate_every, 1)
         check_positive("lr", self.lr)
         for name in ("lr_input", "lr_output"):
             if getattr(self, name) is not None:
@@ -543,11 +549,17 @@ def _run_epoch(
     epoch: int,
     first_update: int,
     bar: tqdm,
+    checks: list[dict],
 ) -> list[dict]:
-    """One shuffled pass over the training sequences; returns one record per update."""
+    """One shuffled pass over the training sequences; returns one record per update.
+
+    With ``config.validate_every``, the validation RMSE after every such update that does not end
+    the epoch is appended to ``checks`` (see :func:`_check`).
+    """
     order = torch.randperm(task.train_inputs.shape[0], generator=shuffle)
+    batches = order.split(config.batch_size)
     records = []
-    for update, batch in enumerate(order.split(config.batch_size), start=first_update):
+    for update, batch in enumerate(batches, start=first_update):
         start, evaluations = time.perf_counter(), model.circuit_evaluations
         loss = update_step(model, optimizer, task.train_inputs[batch], task.train_targets[batch], config.washout)
         value = loss.item()
@@ -563,7 +575,22 @@ def _run_epoch(
         )
         bar.update(1)
         bar.set_postfix(loss=f"{value:.4f}")
+        every = config.validate_every
+        if every is not None and update % every == 0 and update != first_update + len(batches) - 1:
+            checks.append({"update": update, "epoch": epoch} | _check(model, task))
     return records
+
+
+def _check(model: QRNN, task: _Task) -> dict:
+    """A validation inside an epoch that leaves training as it was: the shot generator and evaluation count restored.
+
+    So a run with ``validate_every`` makes the same updates as one without it.
+    """
+    state, evaluations = model.generator.get_state(), model.circuit_evaluations
+    scores, _, seconds = _validate(model, task)
+    model.generator.set_state(state)
+    model.circuit_evaluations = evaluations
+    return {f"val_{key}": value for key, value in scores.items()} | {"validation_s": seconds}
 
 
 def _validate(model: QRNN, task: _Task) -> tuple[dict, np.ndarray, float]:
@@ -711,7 +738,8 @@ def _train_epoch(
         Whether the epoch is the best so far, and the model generator's state before its validation.
     """
     epoch_start = time.perf_counter()
-    records = _run_epoch(model, optimizer, task, config, shuffle, epoch, len(history["updates"]) + 1, bar)
+    first = len(history["updates"]) + 1
+    records = _run_epoch(model, optimizer, task, config, shuffle, epoch, first, bar, history.setdefault("checks", []))
     before_validation = model.generator.get_state()
     scores, pred, seconds = _validate(model, task)
     history["updates"].extend(records)
@@ -809,6 +837,7 @@ def _finish(out_dir: Path, config: TrainConfig, task: _Task, history: dict, data
         "initial_validation": history["initial_validation"],
         "epochs": history["epochs"],
         "best_epoch": history["best"]["epoch"],
+        **({"validation_checks": history.get("checks", [])} if config.validate_every is not None else {}),
         "timings": {
             "total_s": history["session_s"],
             "mean_update_s": float(updates["wall_time_s"].mean()) if len(updates) else None,
