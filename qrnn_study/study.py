@@ -157,6 +157,11 @@ class StudyRun:
     best_epoch = _recorded("best_epoch", "The epoch with the lowest validation mean RMSE (0: the untrained model).")
 
     @property
+    def validation_checks(self) -> list[dict]:
+        """The validations inside epochs of a run with ``validate_every`` (update, epoch, RMSEs); else empty."""
+        return [] if self.record is None else self.record.result.get("validation_checks", [])
+
+    @property
     def archived(self) -> dict | None:
         """Where the run came from and how it was verified, for a run staged from the results archive."""
         return None if self.record is None else self.record.result.get("archive")
@@ -336,16 +341,16 @@ def profile_scales(root: str | Path | None = None) -> pd.DataFrame:
 
 
 # Settings a run may differ in from a sweep variant and still be one of its members, besides what the sweep varies.
-MEMBER_FREE_KEYS = ("epochs", "cache_dir")
+MEMBER_FREE_KEYS = ("epochs", "cache_dir", "validate_every")  # none changes the updates a run makes
 
 
-def settings_key(run: StudyRun, varied: str) -> dict:
+def settings_key(run: StudyRun, varied: str | None = None) -> dict:
     """A complete run's training configuration without ``varied`` (what a sweep varies) and :data:`MEMBER_FREE_KEYS`.
 
     The one rule for "a run counts as a member of a sweep variant": its key equals the variant's
     and it ran at least the variant's epochs (training is deterministic epoch by epoch, so its
     first epochs are what the shorter run gives). The seeds sweep varies ``seed``; the
-    trajectories sweep varies ``data_seed``.
+    trajectories sweep varies ``data_seed``; ``None`` keeps every setting that changes the updates.
     """
     free = {varied, *MEMBER_FREE_KEYS}
     return {k: v for k, v in run.config.items() if k not in free}

@@ -6,10 +6,15 @@ sampled every dt = 0.01 Lorenz time units, so one validation step is 0.01 time u
 
 from __future__ import annotations
 
+import html
 import zlib
+from itertools import combinations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from qrnn_core.estimators import method_names
 
@@ -82,3 +87,89 @@ def limits_of(values: np.ndarray, margin: float = 0.1) -> tuple[float, float]:
 def use_style() -> None:
     """The study's plot style."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+
+
+# The class of the warning :func:`show` prints above a figure whose layout check fails (the browser test looks for it).
+LAYOUT_PROBLEM_CLASS = "qrnn-layout-problem"
+
+
+def _texts(fig: Figure) -> list[tuple[str, Text]]:
+    """Every visible, non-empty label of a figure: axis labels, titles, tick labels, legend entries, figure texts."""
+    found = []
+    for k, ax in enumerate(fig.axes):
+        if not ax.get_visible():
+            continue
+        where = f"panel {k + 1}"
+        found += [
+            (f"{where} x label", ax.xaxis.label),
+            (f"{where} y label", ax.yaxis.label),
+            (f"{where} title", ax.title),
+        ]
+        found += [(f"{where} x tick", t) for t in ax.get_xticklabels()]
+        found += [(f"{where} y tick", t) for t in ax.get_yticklabels()]
+        if ax.get_legend() is not None:
+            found += [(f"{where} legend", t) for t in ax.get_legend().get_texts()]
+    for legend in fig.legends:
+        found += [("figure legend", t) for t in legend.get_texts()]
+    found += [("figure text", t) for t in fig.texts]
+    for attr in ("_suptitle", "_supxlabel", "_supylabel"):
+        if getattr(fig, attr, None) is not None:
+            found.append((attr.strip("_"), getattr(fig, attr)))
+    return [(name, t) for name, t in found if t.get_visible() and t.get_text().strip()]
+
+
+def layout_problems(fig: Figure) -> list[str]:
+    """What would make a drawn figure hard to read: two labels that overlap, or a legend that covers plotted data.
+
+    Text boxes are the renderer's (shrunk by one pixel, so labels that merely touch pass).
+    A legend covers data when a point of a plotted line (3 points or more) or scatter lies
+    inside its box.
+
+    Example:
+        >>> fig, ax = plt.subplots(figsize=(2, 2))
+        >>> _ = ax.set_xticks(range(40))
+        >>> any("overlap" in p for p in layout_problems(fig))
+        True
+        >>> _ = ax.plot(np.repeat(range(10), 10), np.tile(range(10), 10), ".", label="points everywhere")
+        >>> _ = ax.legend(loc="upper left")
+        >>> any("legend covers" in p for p in layout_problems(fig))
+        True
+        >>> plt.close(fig)
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [
+        (name, t.get_text(), t.get_window_extent(renderer).expanded(1.0, 1.0).padded(-1.0)) for name, t in _texts(fig)
+    ]
+    problems = [
+        f"{a} {ta!r} and {b} {tb!r} overlap"
+        for (a, ta, box_a), (b, tb, box_b) in combinations(boxes, 2)
+        if box_a.width > 0 and box_b.width > 0 and box_a.overlaps(box_b) and not (a == b and "legend" in a)
+    ]
+    for k, ax in enumerate(fig.axes):
+        legends = [legend for legend in (ax.get_legend(), *fig.legends) if legend is not None]
+        points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines if len(line.get_xydata()) >= 3]
+        points += [c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections if len(c.get_offsets())]
+        if not points or not legends:
+            continue
+        xy = np.concatenate(points)
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            inside = int(((xy >= [box.x0, box.y0]) & (xy <= [box.x1, box.y1])).all(axis=1).sum())
+            if inside:
+                problems.append(f"the legend covers {inside} plotted point(s) of panel {k + 1}")
+    return problems
+
+
+def show(fig: Figure | None = None) -> None:
+    """Show ``fig`` (default: every open figure) after :func:`layout_problems`: any problem is printed above it,
+    in an element of class :data:`LAYOUT_PROBLEM_CLASS`, so the page says so and the browser test fails."""
+    from IPython.display import HTML, display
+
+    for figure in [fig] if fig is not None else [plt.figure(n) for n in plt.get_fignums()]:
+        problems = layout_problems(figure)
+        if problems:
+            text = html.escape("; ".join(problems))
+            display(HTML(f'<p class="{LAYOUT_PROBLEM_CLASS}"><b>Layout check failed:</b> {text}</p>'))
+    plt.show()

@@ -97,6 +97,23 @@ def test_resume_matches_uninterrupted_run(setting, cache, tmp_path, request):
     assert (tmp_path / "resumed" / "checkpoint_best.pt").is_file()
 
 
+def test_validation_inside_epochs_leaves_training_unchanged(cache, tmp_path):
+    """validate_every adds validations after every 4th update (not at epoch ends) and changes no update or epoch."""
+    base = SMALL | {"method": "spsa", "shots": 256, "epochs": 2, "cache_dir": cache}
+    plain = quiet(TrainConfig(**base), tmp_path / "plain")
+    checked = quiet(TrainConfig(**base, validate_every=4), tmp_path / "checked")
+    np.testing.assert_array_equal(
+        load_run(tmp_path / "plain").updates["loss"], load_run(tmp_path / "checked").updates["loss"]
+    )
+    for name in ("val_rmse_mean", "train_rmse", "circuit_evaluations"):
+        assert [e[name] for e in plain["epochs"]] == [e[name] for e in checked["epochs"]]
+    assert "validation_checks" not in plain and "validate_every" not in plain["config"]
+    checks = checked["validation_checks"]
+    assert [(c["update"], c["epoch"]) for c in checks] == [(4, 1), (8, 2)]  # 12 (an epoch end) is not repeated
+    assert len({c["val_rmse_mean"] for c in checks} | {e["val_rmse_mean"] for e in checked["epochs"]}) == 4
+    assert checked["config"]["validate_every"] == 4
+
+
 def test_run_folder_contract(cache, tmp_path):
     result = quiet(TrainConfig(epochs=1, batch_size=4, cache_dir=cache, **SMALL), tmp_path)
     files = {p.name for p in tmp_path.iterdir()}
@@ -186,6 +203,7 @@ def test_cuda_request_without_cuda_fails_clearly_before_the_complete_run_check(c
         ({"batch_size": 0}, "batch_size"),
         ({"n_train": 1385}, "n_train"),
         ({"val_length": 0}, "val_length"),
+        ({"validate_every": 0}, "validate_every"),
         ({"n_qubits": 5}, "n_qubits"),
         ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'; allowed: adam, sgd, spsa-gain"),
         ({"optimizer": "spsa-gain", "method": "exact"}, "spsa-gain.*exact"),

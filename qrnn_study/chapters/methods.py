@@ -21,6 +21,10 @@ class Outputs:
 OUTPUTS = Outputs()
 
 
-def circuit_diagram(n_qubits: int = 8, steps: int = 2) -> Figure:
-    """The QRNN circuit over ``steps`` time steps, drawn by Qiskit."""
-    return build_circuit(n_qubits, steps).draw("mpl", fold=-1)
+# Qiskit's gate and angle label sizes: larger than its defaults, so one step stays legible at the text column's width.
+DIAGRAM_STYLE = {"fontsize": 16, "subfontsize": 11}
+
+
+def circuit_diagram(n_qubits: int = 8, steps: int = 1) -> Figure:
+    """The QRNN circuit over ``steps`` time steps, drawn by Qiskit on one row (every step repeats the first)."""
+    return build_circuit(n_qubits, steps).draw("mpl", fold=-1, style=DIAGRAM_STYLE, initial_state=False)

@@ -32,6 +32,7 @@ class Outputs:
     seeds: str = "seeds.csv"
     statistics: str = "seed_statistics.csv"
     cost: str = "cost_accuracy.csv"
+    checks: str = "validation_checks.csv"
 
 
 OUTPUTS = Outputs()
@@ -571,6 +572,180 @@ def cost_accuracy_caption(table: pd.DataFrame) -> str:
         f"up to then (left; {right}), measured; one line per run (thin: runs of a sweep), one colour per method: "
         f"{'; '.join(keys)}." + (" Dashed: exact distributions of a shot-based method." if dashed else "")
     )
+
+
+# The columns of build/<profile>/data/shots_and_seeds/validation_checks.csv: every validation of the validation sweep.
+CHECK_COLUMNS = [
+    "variant",
+    "method",
+    "shots",
+    "seed",
+    "validate_every",
+    "update",
+    "epochs_done",
+    "rmse_y",
+    "rmse_z",
+    "rmse_mean",
+    "run",
+]
+
+
+def check_table(runs: list[StudyRun], sweep: str = "validation") -> pd.DataFrame:
+    """Every validation of every complete run of ``sweep`` (runs with ``validate_every``), one row each.
+
+    The untrained model (update 0), the validations inside epochs and those at each epoch's
+    end; ``epochs_done`` is the update's position in epochs of updates (update / updates per
+    epoch). Columns: :data:`CHECK_COLUMNS`.
+    """
+    rows = []
+    for run in runs:
+        if run.params.get("sweep") != sweep or not run.complete:
+            continue
+        per_epoch = int(run.record.updates["epoch"].eq(1).sum())
+        first = {f"val_{key}": value for key, value in run.initial_validation.items()}
+        points = [{"update": 0, **first}, *run.validation_checks]
+        points += [{"update": record["epoch"] * per_epoch, **record} for record in run.epoch_records]
+        config = run.config
+        for point in sorted(points, key=lambda p: p["update"]):
+            rows.append(
+                {
+                    "variant": run.label,
+                    "method": config["method"],
+                    "shots": config["shots"] or 0,
+                    "seed": config["seed"],
+                    "validate_every": config["validate_every"],
+                    "update": int(point["update"]),
+                    "epochs_done": point["update"] / per_epoch,
+                    **{key: point[f"val_{key}"] for key in ("rmse_y", "rmse_z", "rmse_mean")},
+                    "run": run.name,
+                }
+            )
+    return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+
+
+def check_outcomes(checks: pd.DataFrame) -> pd.DataFrame:
+    """Per variant and seed: where the lowest validation mean RMSE falls among all validations (update, epochs of
+    updates, RMSE) and among the epoch ends only (``best_epoch``), and the last validation's RMSE."""
+    rows = []
+    for (variant, seed), part in checks[checks["update"] > 0].groupby(["variant", "seed"], sort=False):
+        best = part.loc[part["rmse_mean"].idxmin()]
+        ends = part[part["epochs_done"] == part["epochs_done"].round()]
+        rows.append(
+            {
+                "variant": variant,
+                "method": best["method"],
+                "seed": seed,
+                "best_update": int(best["update"]),
+                "best_epochs_done": float(best["epochs_done"]),
+                "best_rmse": float(best["rmse_mean"]),
+                "best_epoch": int(ends.loc[ends["rmse_mean"].idxmin(), "epochs_done"]),
+                "epochs": int(part["epochs_done"].max()),
+                "validate_every": int(best["validate_every"]),
+                "last_rmse": float(part["rmse_mean"].iloc[-1]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def check_claim(outcomes: pd.DataFrame, variant: str, level: float = 0.95) -> str:
+    """Where one variant's best validation falls among its validations every few updates, in words (t-interval)."""
+    part = outcomes[outcomes["variant"] == variant]
+    if part.empty:
+        raise ValueError(f"no runs of variant {variant!r}; variants: {', '.join(outcomes['variant'].unique())}")
+    where = t_interval(part["best_epochs_done"].to_numpy(), level)
+    early = int((part["best_epochs_done"] <= 2).sum())
+    return (
+        f"**{variant}** ({len(part)} seeds, {int(part['epochs'].min())} epochs, validated every "
+        f"{int(part['validate_every'].iloc[0])} updates): "
+        f"the lowest validation mean RMSE comes after {', '.join(f'{v:.2f}' for v in part['best_epochs_done'])} "
+        f"epochs of updates (mean {_interval(*where, digits=2)}, {level:.0%} t-interval); {early} of {len(part)} "
+        f"seeds within the first 2 epochs. Validated at epoch ends only, the same seeds' best epochs are "
+        f"{', '.join(map(str, part['best_epoch']))}."
+    )
+
+
+def same_updates(runs: list[StudyRun], sweep: str = "validation") -> pd.DataFrame:
+    """Each complete run of ``sweep`` against the complete runs of other sweeps or main runs with its configuration
+    (epochs, cache and ``validate_every`` aside): the updates they share and the largest loss difference.
+
+    Validating inside epochs must leave training unchanged; this is the check, on the runs themselves.
+    """
+    rows = []
+    for run in runs:
+        if run.params.get("sweep") != sweep or not run.complete:
+            continue
+        key = settings_key(run)
+        for other in runs:
+            if other.params.get("sweep") == sweep or not other.complete or settings_key(other) != key:
+                continue
+            mine, theirs = run.record.updates["loss"].to_numpy(), other.record.updates["loss"].to_numpy()
+            shared = min(len(mine), len(theirs))
+            rows.append(
+                {
+                    "run": run.name,
+                    "same configuration": other.name,
+                    "updates compared": shared,
+                    "largest loss difference": float(np.max(np.abs(mine[:shared] - theirs[:shared]))),
+                }
+            )
+    return pd.DataFrame(rows, columns=["run", "same configuration", "updates compared", "largest loss difference"])
+
+
+def same_updates_text(table: pd.DataFrame, n_runs: int) -> str:
+    """One sentence on :func:`same_updates`: how many runs had a counterpart and whether every update agreed."""
+    if table.empty:
+        return f"None of the {n_runs} runs has a counterpart without in-epoch validation in this profile."
+    worst = table["largest loss difference"].max()
+    agree = "made exactly the same updates" if worst == 0 else f"differ by up to {worst:.3g} in a loss"
+    return (
+        f"{table['run'].nunique()} of the {n_runs} runs have a counterpart with the same configuration and seed "
+        f"among the main runs or other sweeps ({', '.join(table['same configuration'])}); over the "
+        f"{int(table['updates compared'].sum())} updates they share, they {agree} (largest loss difference "
+        f"{worst:.3g}): the extra validations leave training unchanged."
+    )
+
+
+def check_figure(checks: pd.DataFrame) -> Figure:
+    """One panel per variant: validation mean RMSE at every validation against epochs of updates, one line per
+    seed in the method's colour, each seed's lowest point marked; dotted lines at epoch ends.
+
+    ``checks``: :func:`check_table`.
+    """
+    variants = list(dict.fromkeys(checks["variant"]))
+    fig, axes = plt.subplots(1, len(variants), figsize=(13, 4.2), layout="constrained", sharey=True, squeeze=False)
+    for ax, variant in zip(axes[0], variants, strict=True):
+        part = checks[(checks["variant"] == variant) & (checks["update"] > 0)]
+        color = method_color(part["method"].iloc[0])
+        for _, seed_rows in part.groupby("seed"):
+            ax.plot(seed_rows["epochs_done"], seed_rows["rmse_mean"], color=color, lw=1.0, alpha=0.8)
+            best = seed_rows.loc[seed_rows["rmse_mean"].idxmin()]
+            ax.plot(best["epochs_done"], best["rmse_mean"], "v", color="black", ms=6)
+        for end in range(1, int(np.ceil(part["epochs_done"].max())) + 1):
+            ax.axvline(end, color="0.7", ls=":", lw=0.8)
+        ax.set(title=variant, xlabel="epochs of updates")
+    axes[0][0].set_ylabel(f"validation mean {RMSE_AXIS}")
+    trained = checks[checks["update"] > 0]
+    axes[0][0].set_ylim(*limits_of(trained["rmse_mean"].to_numpy()))
+    return fig
+
+
+def check_figure_caption(checks: pd.DataFrame) -> str:
+    """Figure 3's caption, written from what :func:`check_figure` draws (its panels and their seeds)."""
+    panels = []
+    for variant in dict.fromkeys(checks["variant"]):
+        seeds = checks.loc[checks["variant"] == variant, "seed"].nunique()
+        panels.append(f"{variant} ({seeds} seed{'' if seeds == 1 else 's'})")
+    return (
+        f"**Figure 3.** Validation mean RMSE every {int(checks['validate_every'].iloc[0])} updates and at each "
+        f"epoch's end (dotted lines), one line per seed, measured; a black triangle marks each seed's lowest "
+        f"point. Panels, left to right: "
+        f"{'; '.join(panels)}."
+    )
+
+
+def load_checks(profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
+    """Every validation of the validation sweep (:attr:`Outputs.checks`, :data:`CHECK_COLUMNS`), or ``None``."""
+    return study.read_output(profile, CHAPTER, OUTPUTS.checks, root)
 
 
 def load(profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
