@@ -13,8 +13,10 @@ from itertools import combinations
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from qrnn_core.estimators import method_names
 
@@ -89,8 +91,41 @@ def use_style() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
 
 
+def legend_outside(fig: Figure, ncols: int | None = None, loc: str = "outside lower center") -> None:
+    """One legend for the whole figure, outside its panels (below by default) and off the data, from every
+    panel's labelled artists (each label once); the panels' own legends are removed. The figure needs
+    ``layout="constrained"``."""
+    entries: dict[str, object] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if entries:
+        columns = ncols or min(len(entries), 3)
+        fig.legend(list(entries.values()), list(entries), loc=loc, ncols=columns, fontsize="small")
+
+
 # The class of the warning :func:`show` prints above a figure whose layout check fails (the browser test looks for it).
 LAYOUT_PROBLEM_CLASS = "qrnn-layout-problem"
+
+
+def plain_log_ticks(axis: Axis) -> None:
+    """Log-scale ticks at 1, 2 and 5 times powers of ten, written as plain numbers; no minor tick labels."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _drawn_ticks(axis: Axis) -> list[Text]:
+    """The tick labels an axis draws: those of ticks inside its view interval (others keep stale positions)."""
+    low, high = sorted(axis.get_view_interval())
+    pad = 1e-9 * max(abs(low), abs(high), 1.0)
+    return [
+        tick.label1
+        for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+        if low - pad <= tick.get_loc() <= high + pad
+    ]
 
 
 def _texts(fig: Figure) -> list[tuple[str, Text]]:
@@ -105,16 +140,13 @@ def _texts(fig: Figure) -> list[tuple[str, Text]]:
             (f"{where} y label", ax.yaxis.label),
             (f"{where} title", ax.title),
         ]
-        found += [(f"{where} x tick", t) for t in ax.get_xticklabels()]
-        found += [(f"{where} y tick", t) for t in ax.get_yticklabels()]
+        found += [(f"{where} x tick", t) for t in _drawn_ticks(ax.xaxis)]
+        found += [(f"{where} y tick", t) for t in _drawn_ticks(ax.yaxis)]
         if ax.get_legend() is not None:
             found += [(f"{where} legend", t) for t in ax.get_legend().get_texts()]
     for legend in fig.legends:
         found += [("figure legend", t) for t in legend.get_texts()]
-    found += [("figure text", t) for t in fig.texts]
-    for attr in ("_suptitle", "_supxlabel", "_supylabel"):
-        if getattr(fig, attr, None) is not None:
-            found.append((attr.strip("_"), getattr(fig, attr)))
+    found += [("figure text", t) for t in fig.texts]  # suptitle, supxlabel and supylabel among them
     return [(name, t) for name, t in found if t.get_visible() and t.get_text().strip()]
 
 

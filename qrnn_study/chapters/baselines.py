@@ -17,7 +17,7 @@ from qrnn_core.training import TrainConfig
 
 from .. import study
 from ..classical import MATCHED, BaselineConfig, trained_parameters, tuned_choices
-from ..style import METHOD_COLORS, STEP_AXIS, TARGETS, TEXT_WIDTH, limits_of, method_color
+from ..style import METHOD_COLORS, STEP_AXIS, TARGETS, TEXT_WIDTH, legend_outside, limits_of, method_color
 
 CHAPTER = "baselines"
 
@@ -154,7 +154,7 @@ def baseline_predictions_figure(targets: np.ndarray, predictions: dict[str, np.n
         ax.set_ylim(*limits_of(targets[:n, k]))
         ax.set_ylabel(f"{name} (scaled units)")
     axes[1].set_xlabel(STEP_AXIS)
-    axes[0].legend(fontsize="x-small", ncol=3, loc="upper right")
+    legend_outside(fig)
     return fig
 
 

@@ -23,7 +23,7 @@ from scipy import stats
 from qrnn_core.training import epoch_checkpoint
 
 from ..study import StudyRun, reported_validation, settings_key
-from ..style import REPORTED, TEXT_WIDTH, method_color
+from ..style import REPORTED, TEXT_WIDTH, legend_outside, method_color
 
 CHAPTER = "reproduction_notes"
 
@@ -256,13 +256,12 @@ def displacement_figure(fixed: StudyRun, proper: StudyRun, epoch: int = 2) -> pl
         where = np.flatnonzero(index[order] == k)
         axes[0].scatter(where, moved[order][where], s=8, label=f"signs {name}")
     axes[0].set_title(f"{fixed.label}", fontsize=9)
-    axes[0].legend(fontsize=7, loc="best")
     other = input_layer(proper, epoch) - input_layer(proper, 0)
     axes[1].scatter(np.arange(len(other)), other[order], s=8, color=method_color("spsa"))
     axes[1].set_title(f"{proper.label}", fontsize=9)
     axes[0].set_ylabel(f"displacement after epoch {epoch}")
-    for ax in axes:
-        ax.set_xlabel("input-layer parameter (sorted by direction signs)")
+    fig.supxlabel("input-layer parameter (sorted by direction signs)", fontsize="medium")
+    legend_outside(fig, ncols=4, loc="outside upper center")
     return fig
 
 

@@ -33,14 +33,15 @@ OUTPUTS = Outputs()
 
 def data_figure(data: LorenzData) -> Figure:
     """The scaled series against time, with the start of the validation sequence marked."""
-    fig, axes = plt.subplots(3, 1, figsize=(TEXT_WIDTH, 4.5), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(3, 1, figsize=(TEXT_WIDTH, 5.5), sharex=True, layout="constrained")
     time = np.arange(len(data.series)) * data.config.dt
     for k, (ax, name) in enumerate(zip(axes, "xyz")):
         ax.plot(time, data.series[:, k], lw=0.7)
         ax.axvline(data.val_start * data.config.dt, color="black", ls="--", lw=1)
-        ax.set_ylabel(f"{name} (scaled units)")
+        ax.set_ylabel(name)
     axes[0].set_title("training pool | validation sequence", loc="center")
     axes[-1].set_xlabel("time (Lorenz time units)")
+    fig.supylabel("scaled units (min-max to [0, 1])", fontsize="medium")
     return fig
 
 

@@ -19,7 +19,7 @@ from qrnn_core.protocol import VALIDATION_STEPS
 from .. import study
 from ..intervals import _interval, sd_interval, sd_ratio_interval, share_interval, t_interval, welch_interval
 from ..study import StudyRun, settings_key
-from ..style import EPOCH_AXIS, RMSE_AXIS, limits_of, method_color
+from ..style import EPOCH_AXIS, RMSE_AXIS, legend_outside, limits_of, method_color
 
 CHAPTER = "shots_and_seeds"
 
@@ -504,15 +504,13 @@ def seed_figure(frame: pd.DataFrame) -> Figure:
             color=color,
             hatch=None if style == "-" else "//",
             edgecolor="white",
-            label=variant,
         )
     left.set(xlabel=EPOCH_AXIS, ylabel=f"validation mean {RMSE_AXIS}", xticks=np.arange(int(frame["epoch"].max()) + 1))
     right.set_xticks(np.arange(1, int(frame["epoch"].max()) + 1))
     left.set_ylim(*limits_of(frame["rmse_mean"].to_numpy()))
-    left.legend(fontsize="small")
     right.set(xlabel="best epoch (lowest validation mean RMSE)", ylabel="seeds")
     right.yaxis.get_major_locator().set_params(integer=True)
-    right.legend(fontsize="small")
+    legend_outside(fig)
     return fig
 
 
@@ -546,7 +544,7 @@ def cost_accuracy_figure(table: pd.DataFrame) -> Figure:
         ax.set_ylabel(f"validation mean {RMSE_AXIS}")
         if len(trained):
             ax.set_ylim(*limits_of(trained["rmse_mean"].to_numpy()))
-    axes[0].legend(fontsize="small")
+    legend_outside(fig)
     return fig
 
 
@@ -634,6 +632,7 @@ def check_outcomes(checks: pd.DataFrame) -> pd.DataFrame:
             {
                 "variant": variant,
                 "method": best["method"],
+                "shots": int(best["shots"]),
                 "seed": seed,
                 "best_update": int(best["update"]),
                 "best_epochs_done": float(best["epochs_done"]),

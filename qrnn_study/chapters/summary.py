@@ -316,13 +316,26 @@ def cost_verdict(runs: list[study.StudyRun], outcomes: pd.DataFrame | None, repo
 OVERFITTING_VERDICTS = {"supported": REPRODUCED, "not supported": NOT_REPRODUCED}
 
 
-def overfitting_verdict(seeds: pd.DataFrame | None, level: float = 0.95) -> Verdict:
+def _within_epoch(checks: pd.DataFrame | None, method: str) -> str:
+    """Where ``method``'s best falls among the validation sweep's validations inside epochs, in a sentence (or "")."""
+    part = _variant(None if checks is None else shots_and_seeds.check_outcomes(checks), method)
+    if part.empty:
+        return ""
+    return (
+        f" Validated every {int(part['validate_every'].iloc[0])} updates ({part['variant'].iloc[0]}, {len(part)} "
+        f"seeds, {int(part['epochs'].min())} epochs): the best comes after "
+        f"{', '.join(f'{v:.2f}' for v in part['best_epochs_done'])} epochs of updates."
+    )
+
+
+def overfitting_verdict(seeds: pd.DataFrame | None, level: float = 0.95, checks: pd.DataFrame | None = None) -> Verdict:
     """Claim: SPSA's validation RMSE is best after about one or two epochs, then rises (overfitting).
 
     The rule is :func:`qrnn_study.chapters.shots_and_seeds.overfitting_verdict` on SPSA as the
     paper ran it (fixed directions, 1024 shots; proper SPSA when that variant is missing):
     supported is reproduced, not supported is not reproduced, every seed agreeing but too
-    few seeds for the exact binomial bound, or an inconclusive split, is partly.
+    few seeds for the exact binomial bound, or an inconclusive split, is partly. ``checks``
+    (the validation sweep's validations inside epochs) adds where within an epoch the best falls.
     """
     claim = "SPSA is best after about one or two epochs, then overfits"
     if seeds is None:
@@ -352,7 +365,8 @@ def overfitting_verdict(seeds: pd.DataFrame | None, level: float = 0.95) -> Verd
             if part["method"].iloc[0] == "spsa-fixed"
             else ". The seeds sweep has no SPSA with fixed directions (as the paper ran it): the verdict is proper "
             "SPSA's."
-        ),
+        )
+        + _within_epoch(checks, part["method"].iloc[0]),
     )
 
 
@@ -531,7 +545,7 @@ def verdicts(profile: str, root: str | Path | None = None, level: float = 0.95) 
     mains = study.main_runs(runs)
     return [
         cost_verdict(mains, outcomes, reported),
-        overfitting_verdict(seeds, level),
+        overfitting_verdict(seeds, level, shots_and_seeds.load_checks(profile, root)),
         stability_verdict(seeds, level),
         gpu_verdict(mains),
         accuracy_verdict(seeds, trajectory_chapter.load(profile, root), reported),

@@ -23,7 +23,7 @@ from qrnn_core.data import DEFAULT_DATA_SEED, LorenzConfig, load_lorenz
 from .. import study
 from ..classical import BaselineConfig, run_baselines
 from ..study import StudyRun, settings_key
-from ..style import METHOD_COLORS, REPORTED, TEXT_WIDTH, method_color
+from ..style import METHOD_COLORS, REPORTED, TEXT_WIDTH, legend_outside, method_color, plain_log_ticks
 from .shots_and_seeds import seed_table
 
 CHAPTER = "trajectories"
@@ -221,7 +221,8 @@ def findings(spread_table: pd.DataFrame, comparison: pd.DataFrame, reported: dic
 
 
 def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.DataFrame | None = None) -> Figure:
-    """Best validation mean RMSE per model (log scale), one dot per trajectory (and per training seed, if given).
+    """Best validation mean RMSE per model (one row each, log scale), one dot per trajectory (and per training
+    seed, if given); a bar at the median over trajectories.
 
     Colours: QRNN rows by their method (``QRNN, SPSA ...``), classical rows by family (first word).
 
@@ -230,26 +231,28 @@ def spread_figure(table: pd.DataFrame, reported: dict[str, float], compare: pd.D
     models across training seeds on one trajectory), drawn beside in hollow markers.
     """
     models = list(dict.fromkeys(table["model"]))
-    fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 4.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(TEXT_WIDTH, 1.2 + 0.45 * len(models)), layout="constrained")
     seeds_labelled = False
     for i, model in enumerate(models):
         values = table.loc[table["model"] == model, "rmse_mean"].to_numpy(dtype=float)
         color = method_color(model.removeprefix("QRNN, ").split()[0].split(",")[0])
         label = "across trajectories" if i == 0 else None
-        ax.scatter(np.full(len(values), i - 0.12), values, color=color, s=22, zorder=3, label=label)
-        ax.plot([i - 0.25, i + 0.01], [np.median(values)] * 2, color=color, lw=2)
+        ax.scatter(values, np.full(len(values), i - 0.12), color=color, s=22, zorder=3, label=label)
+        ax.plot([np.median(values)] * 2, [i - 0.3, i + 0.06], color=color, lw=2)
         if compare is not None and (compare["model"] == model).any():
             seeds = compare.loc[compare["model"] == model, "rmse_mean"].to_numpy(dtype=float)
             label = None if seeds_labelled else "across training seeds (default trajectory)"
-            x = np.full(len(seeds), i + 0.12)
-            ax.scatter(x, seeds, facecolors="none", edgecolors=color, s=22, zorder=3, label=label)
+            y = np.full(len(seeds), i + 0.12)
+            ax.scatter(seeds, y, facecolors="none", edgecolors=color, s=22, zorder=3, label=label)
             seeds_labelled = True
     for k, (label, value) in enumerate(reported.items()):
-        ax.axhline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
-    ax.set_xticks(range(len(models)), models, rotation=25, ha="right", fontsize="small")
-    ax.set_yscale("log")
-    ax.set_ylabel("best validation mean RMSE\n(scaled units, log scale)")
-    ax.legend(fontsize="small")
+        ax.axvline(value, color=METHOD_COLORS["paper"], ls=("--", ":")[k % 2], lw=1, label=f"{label}, {REPORTED}")
+    ax.set_yticks(range(len(models)), models, fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("best validation mean RMSE (scaled units, log scale)")
+    legend_outside(fig, ncols=2)
     return fig
 
 
