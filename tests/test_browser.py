@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from qrnn_core.files import atomic_write
+from qrnn_study.style import LAYOUT_PROBLEM_CLASS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -183,6 +184,7 @@ class Visit:
     external: list[str] = field(default_factory=list)
     maths: list[str] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
     screenshot: Path | None = None
 
 
@@ -266,6 +268,9 @@ def visits(html_root, server, browser) -> dict[str, Visit]:
         visit.maths += [f"raw LaTeX: {text!r}" for text in page.evaluate(RAW_LATEX)]
         visit.cells = [f"cell overflows: {text}" for text in page.evaluate(OVERFLOWING_CELLS)]
         visit.cells += [f"header wraps mid-word: {text}" for text in page.evaluate(SPLIT_HEADER_WORDS)]
+        visit.figures = page.evaluate(
+            f"Array.from(document.querySelectorAll('.{LAYOUT_PROBLEM_CLASS}')).map(p => p.innerText.trim())"
+        )
         shot = screenshots / Path(name).with_suffix(".png")
         visit.screenshot = atomic_write(shot, lambda tmp: page.screenshot(path=tmp, type="png", full_page=True))
     context.close()
@@ -298,6 +303,12 @@ def test_maths_is_typeset_offline_by_one_mathjax(visits):
 def test_table_cells_hold_their_text(visits):
     """No cell's text overflows it; no header word is wrapped mid-word (as in "mod el", "QRN N")."""
     assert not report(visits, "cells"), report(visits, "cells")
+
+
+def test_figures_pass_their_layout_check(visits):
+    """No figure has overlapping labels or a legend over its data (qrnn_study.style.layout_problems, drawn at
+    build time; a failing figure carries a warning on its page)."""
+    assert not report(visits, "figures"), report(visits, "figures")
 
 
 def test_every_page_has_a_screenshot(visits):

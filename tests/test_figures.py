@@ -54,3 +54,61 @@ def test_pvalue_histograms_one_panel_per_comparison():
     assert len(fig.axes) == 2 and fig.axes[0].get_title() == "aer"
     assert sum(patch.get_height() for patch in fig.axes[0].patches) == 30
     plt.close(fig)
+
+
+def _checks():
+    """A validation sweep's validations: two variants, two seeds, 3 epochs of 10 updates, validated every 5."""
+    import pandas as pd
+
+    rows = []
+    for variant, method in (("SPSA, 1024 shots", "spsa"), ("exact gradient", "exact")):
+        for seed in (1, 2):
+            for update in range(0, 31, 5):
+                rmse = 0.3 - 0.01 * update + 0.0006 * update**2 + 0.01 * seed
+                rows.append(
+                    {
+                        "variant": variant,
+                        "method": method,
+                        "shots": 1024 * (method == "spsa"),
+                        "seed": seed,
+                        "validate_every": 5,
+                        "update": update,
+                        "epochs_done": update / 10,
+                        "rmse_y": rmse,
+                        "rmse_z": rmse,
+                        "rmse_mean": rmse,
+                        "run": f"{method}-{seed}",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_validation_figure_caption_names_exactly_its_panels_and_the_figure_reads():
+    from qrnn_study.chapters import shots_and_seeds
+
+    checks = _checks()
+    fig = shots_and_seeds.check_figure(checks)
+    titles = [ax.get_title() for ax in fig.axes]
+    caption = shots_and_seeds.check_figure_caption(checks)
+    listed = caption.split("Panels, left to right: ")[1].rstrip(".").split("; ")
+    assert [entry.split(" (")[0] for entry in listed] == titles == ["SPSA, 1024 shots", "exact gradient"]
+    assert "every 5 updates" in caption and all("(2 seeds)" in entry for entry in listed)
+    assert style.layout_problems(fig) == []
+    outcomes = shots_and_seeds.check_outcomes(checks)
+    assert outcomes["best_update"].tolist() == [10, 10, 10, 10]  # the minimum of 0.3 - 0.01 u + 0.0006 u^2 on 0, 5, ..
+    assert outcomes["best_epoch"].tolist() == [1, 1, 1, 1] and outcomes["best_epochs_done"].tolist() == [1.0] * 4
+    plt.close(fig)
+
+
+def test_layout_check_finds_crowded_ticks_and_a_legend_on_the_data_and_passes_a_clean_figure():
+    fig, ax = plt.subplots(figsize=(3, 2), layout="constrained")
+    ax.plot(np.repeat(np.arange(10), 10), np.tile(np.arange(10), 10), ".", label="points")
+    ax.legend(loc="center")
+    ax.set_xticks(np.arange(10), [f"a long label {k}" for k in range(10)])
+    problems = style.layout_problems(fig)
+    assert any("x tick" in p and "overlap" in p for p in problems)
+    assert any("legend covers" in p for p in problems)
+    ax.set_xticks([0, 9], ["0", "9"])
+    style.legend_outside(fig)
+    assert style.layout_problems(fig) == []
+    plt.close(fig)
