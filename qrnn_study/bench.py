@@ -13,8 +13,8 @@ from pathlib import Path
 
 from qrnn_core.files import write_json
 
-from .bench_report import format_report, load_benchmark
-from .timing import run_benchmark
+from .bench_report import format_report
+from .timing import Benchmark, load_benchmark, run_benchmark
 
 DEFAULT_OUT = "bench_results/bench.json"
 # Smoke scale: one repeat, every slow-path update projected from one evaluation, one Aer run each way, a tiny sweep.
@@ -28,7 +28,7 @@ QUICK = {
 }
 
 
-def load_or_run(path: str | Path, quick: bool = False, log: Callable[[str], None] = print) -> tuple[dict, str]:
+def load_or_run(path: str | Path, quick: bool = False, log: Callable[[str], None] = print) -> tuple[Benchmark, str]:
     """The benchmark in ``path``, or, if there is none, one run now (smoke scale if ``quick``) and written there.
 
     Returns the result and where it came from, in words.

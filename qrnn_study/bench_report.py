@@ -1,30 +1,24 @@
 """Runtime benchmark, the reporting half: the tables of a benchmark result (see :mod:`qrnn_study.timing`).
 
-Every function takes the JSON-ready dict :func:`qrnn_study.timing.run_benchmark` returns
-(or :func:`load_benchmark` reads) and builds a data frame or text; plots are in
-:mod:`qrnn_study.figures`.
+Every function takes the :class:`qrnn_study.timing.Benchmark` that :func:`qrnn_study.timing.run_benchmark`
+returns (or :func:`qrnn_study.timing.load_benchmark` reads) and builds a data frame or text; the runtime
+chapter draws the plots.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-
-def load_benchmark(path: str | Path) -> dict:
-    """Read a benchmark JSON written by ``python -m qrnn_study bench``."""
-    return json.loads(Path(path).read_text())
+from .timing import Benchmark
 
 
-def methods(result: dict) -> list[str]:
+def methods(result: Benchmark) -> list[str]:
     """The gradient methods the benchmark timed, in its order."""
     return list(result["config"]["methods"])
 
 
-def update_table(result: dict) -> pd.DataFrame:
+def update_table(result: Benchmark) -> pd.DataFrame:
     """Time per weight update: one row per (path, method) with status, spread and speed-up."""
     columns = [
         "path",
@@ -41,24 +35,24 @@ def update_table(result: dict) -> pd.DataFrame:
     return pd.DataFrame(result["updates"]).reindex(columns=columns)
 
 
-def epoch_table(result: dict) -> pd.DataFrame:
+def epoch_table(result: Benchmark) -> pd.DataFrame:
     """Projected hours per epoch (updates plus one validation pass), methods by paths."""
     table = pd.DataFrame([r for r in result["updates"] if "median_s" in r])
     return table.pivot(index="method", columns="path", values="epoch_hours").reindex(methods(result))
 
 
-def validation_table(result: dict) -> pd.DataFrame:
+def validation_table(result: Benchmark) -> pd.DataFrame:
     """Time of one validation pass per path."""
     columns = ["path", "status", "steps", "median_s", "min_s", "max_s", "reason"]
     return pd.DataFrame(result["validation"]).reindex(columns=columns)
 
 
-def targets_table(result: dict) -> pd.DataFrame:
+def targets_table(result: Benchmark) -> pd.DataFrame:
     """The speed targets with their measured values."""
     return pd.DataFrame.from_dict(result["targets"], orient="index")
 
 
-def aer_check_table(result: dict) -> pd.DataFrame | None:
+def aer_check_table(result: Benchmark) -> pd.DataFrame | None:
     """Torch validation pass before and after Aer runs in one process, with Aer on one thread and on its default.
 
     Medians over the benchmark's repeats, Aer's time per 1024-shot run and the load at the time;
@@ -128,7 +122,7 @@ def paper_epoch_table(paper: dict) -> pd.DataFrame:
     )
 
 
-def update_plot_frame(result: dict, paper: dict) -> pd.DataFrame:
+def update_plot_frame(result: Benchmark, paper: dict) -> pd.DataFrame:
     """Bars of the time-per-update figure: this run's measured/projected rows and the paper's reported ones."""
     rows = []
     for r in result["updates"]:
@@ -169,7 +163,7 @@ def update_plot_frame(result: dict, paper: dict) -> pd.DataFrame:
     return frame.sort_values(["method", "seconds"], key=lambda s: s.map(order) if s.name == "method" else s)
 
 
-def summary(result: dict, origin: str) -> str:
+def summary(result: Benchmark, origin: str) -> str:
     """One paragraph: where the benchmark came from, the machine, the versions and its scale."""
     p, c = result["provenance"], result["config"]
     device, versions = p["device"], p["versions"]
@@ -185,7 +179,7 @@ def summary(result: dict, origin: str) -> str:
     )
 
 
-def format_report(result: dict) -> str:
+def format_report(result: Benchmark) -> str:
     """The printed summary: update times, validation passes, epochs, targets and torch's speed after Aer runs."""
 
     def fmt(value: float) -> str:

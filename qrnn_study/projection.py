@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from qrnn_core import protocol
 from qrnn_core.checks import check_int
 
 from . import study
+from .bench import DEFAULT_OUT as MAKE_BENCH  # where `make bench` writes, looked at before the runtime chapters' files
 from .plan import Task, build_plan
+from .timing import Benchmark, load_benchmark
 
-# Where `make bench` writes its result (relative to the repository), looked at before the runtime chapters' files.
-MAKE_BENCH = "bench_results/bench.json"
 # Profiles whose runtime chapter's benchmark may stand in for this machine's (the quick one last).
 FALLBACK_PROFILE = "quick"
 
@@ -38,7 +37,7 @@ def _bench_path(params: dict) -> str:
     return path_for(params.get("backend", "torch"), params.get("shots"), str(params.get("device", "cpu")))
 
 
-def project_runs(plan: list[Task], bench: dict) -> list[dict]:
+def project_runs(plan: list[Task], bench: Benchmark) -> list[dict]:
     """Projected seconds per training run: updates x the benchmark's median update time + validation passes.
 
     Updates per run = epochs x training sequences / batch size; validation passes = epochs + 1
@@ -103,10 +102,10 @@ def plan_report(
             f"(looked for {', '.join(str(c.relative_to(root)) for c in bench_candidates(profile, root))}).\n"
             "Run `make bench` (the full benchmark, minutes) or `make bench BENCH_ARGS=--quick` first."
         )
-    bench = json.loads(path.read_text())
+    bench = load_benchmark(path)
     rows = project_runs(plan, bench)
     width = max(len(row["run"]) for row in rows)
-    device = bench.get("provenance", {}).get("device") or bench.get("machine") or {}
+    device = bench["provenance"].get("device") or {}
     load = device.get("load_average")
     source = path.relative_to(root) if path.is_relative_to(root) else path
     lines = [

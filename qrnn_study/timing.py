@@ -25,10 +25,13 @@ tables are in :mod:`qrnn_study.bench_report`, the plots in :mod:`qrnn_study.figu
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import torch
@@ -494,6 +497,44 @@ def evaluate_targets(records: list[dict], validations: list[dict], noise: dict |
     return out
 
 
+class Benchmark(TypedDict):
+    """The benchmark :func:`run_benchmark` returns and ``python -m qrnn_study bench`` writes as JSON: the one
+    description of that file, read back by :func:`load_benchmark` (the report, the plan's projection and the front
+    page read it through this type).
+
+    ``config``: the checked arguments (repeats, n_qubits, steps, shots, paths, methods, threads, ...);
+    ``provenance``: :func:`qrnn_core.provenance.provenance` (versions, commit, device); ``updates``: one record
+    per (path, method): status, median_s and spread, or the reason it was not timed; ``validation``: one record
+    per path; ``targets``: the speed targets and whether each is met; ``noise``: the noisy/noiseless cost;
+    ``aer_check``: torch timed around Aer runs, with and without Aer's thread cap.
+    """
+
+    config: dict
+    provenance: dict
+    updates: list[dict]
+    validation: list[dict]
+    targets: dict
+    noise: dict
+    aer_check: dict | None
+    epoch_definition: str
+    sweep: NotRequired[dict]  # only with a scaling sweep
+    wall_seconds: float
+    load_average_end: list[float] | None
+
+
+def load_benchmark(path: str | Path) -> Benchmark:
+    """Read a benchmark JSON written by ``python -m qrnn_study bench`` (or the runtime chapter).
+
+    Raises:
+        ValueError: the file lacks a field of :class:`Benchmark` (written by another version).
+    """
+    data = json.loads(Path(path).read_text())
+    missing = sorted(key for key in Benchmark.__annotations__ if key not in data and key != "sweep")
+    if missing:
+        raise ValueError(f"{path} is not a benchmark of this version: it lacks {', '.join(missing)}; run `make bench`")
+    return Benchmark(**data)  # type: ignore[typeddict-item]
+
+
 def run_benchmark(
     repeats: int = 3,
     warmup: int = 1,
@@ -509,8 +550,8 @@ def run_benchmark(
     threads: int = 1,
     aer_runs: int = 3,
     log: Callable[[str], None] = print,
-) -> dict:
-    """Time one weight update per method and path; return the benchmark as a JSON-ready dict.
+) -> Benchmark:
+    """Time one weight update per method and path; return the benchmark (JSON-ready, :class:`Benchmark`).
 
     ``paths`` defaults to every :func:`execution_paths` path, ``methods`` to every registered
     gradient method. ``budget_s`` bounds the time spent on full updates of one method on a
@@ -554,7 +595,7 @@ def run_benchmark(
     return _measure(config, scale, sweep, log)
 
 
-def _measure(config: dict, scale: Scale, sweep: dict | None, log: Callable[[str], None]) -> dict:
+def _measure(config: dict, scale: Scale, sweep: dict | None, log: Callable[[str], None]) -> Benchmark:
     """The timings of :func:`run_benchmark` for its checked ``config``, on ``config["threads"]`` torch threads."""
     paths, methods = tuple(config["paths"]), tuple(config["methods"])
     torch.manual_seed(scale.seed)
@@ -582,20 +623,20 @@ def _measure(config: dict, scale: Scale, sweep: dict | None, log: Callable[[str]
     finally:
         torch.set_num_threads(previous_threads)
     attach_derived(records, validations)
-    result = {
-        "config": config,
-        "provenance": record,
-        "updates": records,
-        "validation": validations,
-        "targets": evaluate_targets(records, validations, noise),
-        "noise": noise,
-        "aer_check": aer_check(with_cap, without_cap, previous_threads),
-        "epoch_definition": f"{TRAIN_WINDOWS} weight updates (median) + one validation pass",
-    }
+    result = Benchmark(
+        config=config,
+        provenance=record,
+        updates=records,
+        validation=validations,
+        targets=evaluate_targets(records, validations, noise),
+        noise=noise,
+        aer_check=aer_check(with_cap, without_cap, previous_threads),
+        epoch_definition=f"{TRAIN_WINDOWS} weight updates (median) + one validation pass",
+        wall_seconds=time.perf_counter() - started,
+        load_average_end=load_average(),
+    )
     if sweep_result is not None:
         result["sweep"] = sweep_result
-    result["wall_seconds"] = time.perf_counter() - started
-    result["load_average_end"] = load_average()
     return result
 
 

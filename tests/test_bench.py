@@ -114,12 +114,15 @@ def test_paper_tables_and_plots(quick_result):
     matplotlib.pyplot.close("all")
 
 
-def test_load_or_run_reads_an_existing_file(tmp_path):
+def test_load_or_run_reads_an_existing_file_and_refuses_one_of_another_version(tmp_path, quick_result):
     path = tmp_path / "results" / "bench.json"
     path.parent.mkdir()
-    path.write_text(json.dumps({"config": {"seed": 3}}))
+    path.write_text(json.dumps(quick_result))
     result, origin = bench.load_or_run(path)
-    assert result == {"config": {"seed": 3}} and origin == "read from `results/bench.json`"
+    assert result == json.loads(json.dumps(quick_result)) and origin == "read from `results/bench.json`"
+    path.write_text(json.dumps({"config": {"seed": 3}}))
+    with pytest.raises(ValueError, match="lacks aer_check, epoch_definition"):
+        bench.load_or_run(path)
 
 
 def test_evaluation_counts_from_the_registry():

@@ -363,6 +363,12 @@ BENCH = {
         {"path": "torch-shots", "steps": 40, "median_s": 2.0},
         {"path": "torch", "steps": 80, "median_s": 2.0},
     ],
+    "targets": {},
+    "noise": {},
+    "aer_check": None,
+    "epoch_definition": "3 weight updates + one validation pass",
+    "wall_seconds": 1.0,
+    "load_average_end": None,
 }
 
 
@@ -390,6 +396,9 @@ def test_projection_counts_updates_and_validation_passes(tmp_path):
     (root / "bench.json").write_text(json.dumps(BENCH))
     report = projection.plan_report("smoke", 4, root, root / "bench.json")
     assert "projected wall time on 4 worker(s): 9.0 s" in report and "longest run: 9.0 s" in report
+    (root / "old.json").write_text(json.dumps({key: BENCH[key] for key in BENCH if key != "validation"}))
+    with pytest.raises(ValueError, match="not a benchmark of this version: it lacks validation"):
+        projection.plan_report("smoke", 4, root, root / "old.json")
 
 
 def test_plan_without_a_benchmark_says_how_to_get_one(tmp_path):

@@ -11,9 +11,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .. import bench_report, study
+from .. import study
 from ..bench_report import sweep_table
 from ..style import METHOD_COLORS, method_color
+from ..timing import Benchmark, load_benchmark
 
 CHAPTER = "runtime"
 
@@ -92,7 +93,7 @@ def bench_path(profile: str, root: str | Path | None = None) -> Path:
     return study.chapter_file(profile, CHAPTER, OUTPUTS.bench, root)
 
 
-def load(profile: str, root: str | Path | None = None) -> dict | None:
-    """The chapter's benchmark result (:func:`qrnn_study.bench_report.load_benchmark`), or ``None`` if not written."""
+def load(profile: str, root: str | Path | None = None) -> Benchmark | None:
+    """The chapter's benchmark (:func:`qrnn_study.timing.load_benchmark`), or ``None`` if not written."""
     path = bench_path(profile, root)
-    return bench_report.load_benchmark(path) if path.is_file() else None
+    return load_benchmark(path) if path.is_file() else None

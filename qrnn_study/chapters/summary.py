@@ -20,6 +20,7 @@ from qrnn_core.protocol import TRAIN_WINDOWS
 
 from .. import bench_report, study
 from ..tables import format_number
+from ..timing import Benchmark
 from . import accuracy, baselines, gradient_quality, runtime, setup, shots_and_seeds
 from . import trajectories as trajectory_chapter
 
@@ -50,7 +51,7 @@ def _row(result: str, ours: str, paper: str, scale: str, chapter: str, title: st
 SEED_STYLE = "seed-style"
 
 
-def speedup_rows(result: dict) -> list[dict]:
+def speedup_rows(result: Benchmark) -> list[dict]:
     """Per method: the fastest path's speed-up over the paper's execution (``seed-style``) in one benchmark."""
     table = bench_report.update_table(result)
     config = result["config"]
