@@ -206,7 +206,7 @@ def test_seed_table_counts_a_matching_main_run_as_one_more_seed():
         _run("other-sweep", base | {"seed": 9, "sweep": "trajectories"}, [0.3, 0.2, 0.1]),
     ]
     table = shots_and_seeds.seed_table(runs)
-    assert list(table.columns) == [*shots_and_seeds.SEED_COLUMNS, "run"]
+    assert list(table.columns) == [*shots_and_seeds.SEED_COLUMNS, "train_rmse", "run"]
     assert sorted(table["seed"].unique()) == [1, 7] and set(table["variant"]) == {"SPSA, 1024 shots"}
     assert table[table["seed"] == 7]["epoch"].tolist() == [0, 1, 2]  # cut to the sweep's epochs
     assert (table["n_train"] == 4).all() and (table["shots"] == 1024).all()

@@ -32,6 +32,7 @@ class Outputs:
     seeds: str = "seeds.csv"
     statistics: str = "seed_statistics.csv"
     cost: str = "cost_accuracy.csv"
+    fit: str = "fit_against_validation.csv"
     checks: str = "validation_checks.csv"
 
 
@@ -58,6 +59,7 @@ def _run_rows(run: StudyRun, variant: str, epochs: int) -> list[dict]:
             "rmse_y": row.val_rmse_y,
             "rmse_z": row.val_rmse_z,
             "rmse_mean": row.val_rmse_mean,
+            "train_rmse": row.train_rmse,
             "run": run.name,
         }
         for row in table.itertuples()
@@ -103,7 +105,7 @@ def seed_table(runs: list[StudyRun], sweep: str = "seeds", include_main: bool = 
             ):
                 seeds.add(run.params["seed"])
                 rows += _run_rows(run, variant, spec["epochs"])
-    return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "run"])
+    return pd.DataFrame(rows, columns=[*SEED_COLUMNS, "train_rmse", "run"])
 
 
 def seed_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -265,6 +267,71 @@ def stability_claim(outcomes: pd.DataFrame, spsa: str, fdsa: str, level: float =
         f"from the best to the last epoch {_interval(*rise)} (Welch t-interval); ratio FDSA / SPSA of the SD across "
         f"seeds of the last epoch's RMSE {ratio_text} (F-interval). Claim 2 (FDSA is more stable than SPSA) is "
         f"**{verdict}** ({level:.0%} intervals; a negative difference or a ratio below 1 means FDSA is more stable)."
+    )
+
+
+def fit_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: how closely training fits the training windows against how well it validates.
+
+    The training RMSE of the last epoch, the best and the last validation mean RMSE, each
+    as mean ± SD over seeds (``frame``: :func:`seed_table`); the gap is last validation minus
+    last training RMSE. Columns: variant, method, seeds, epochs, and those numbers (``..., mean``, ``..., SD``).
+    """
+    rows = []
+    for variant, part in frame[frame["epoch"] > 0].groupby("variant", sort=False):
+        per_seed = part.groupby("seed")
+        last = part.loc[per_seed["epoch"].idxmax()]
+        values = {
+            "last-epoch training RMSE": last["train_rmse"].to_numpy(dtype=float),
+            "best validation RMSE": per_seed["rmse_mean"].min().to_numpy(dtype=float),
+            "last-epoch validation RMSE": last["rmse_mean"].to_numpy(dtype=float),
+            "gap (last validation - last training)": (last["rmse_mean"] - last["train_rmse"]).to_numpy(dtype=float),
+        }
+        row = {
+            "variant": variant,
+            "method": part["method"].iloc[0],
+            "seeds": len(last),
+            "epochs": int(part["epoch"].max()),
+        }
+        for name, v in values.items():
+            row[f"{name}, mean"] = float(v.mean())
+            row[f"{name}, SD"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_text(table: pd.DataFrame) -> str:
+    """Which variant fits the training windows most closely and which validates best, from :func:`fit_table`."""
+    if table.empty:
+        return "No complete seeds to compare."
+
+    def number(row: pd.Series, name: str) -> str:
+        sd = row[f"{name}, SD"]
+        return f"{row[f'{name}, mean']:.4f}" + ("" if np.isnan(sd) else f" ± {sd:.4f}")
+
+    closest = table.loc[table["last-epoch training RMSE, mean"].idxmin()]
+    best = table.loc[table["best validation RMSE, mean"].idxmin()]
+    train, valid = "last-epoch training RMSE", "best validation RMSE"
+    if closest["variant"] == best["variant"]:
+        return (
+            f"**{best['variant']}** both fits the training windows most closely (training RMSE {number(best, train)}) "
+            f"and validates best ({number(best, valid)}; mean ± SD over {int(best['seeds'])} seeds)."
+        )
+    return (
+        f"**{closest['variant']}** fits the training windows most closely (training RMSE at epoch "
+        f"{int(closest['epochs'])}: {number(closest, train)}, against {number(best, train)} for {best['variant']}), "
+        f"yet **{best['variant']}** validates best (best validation RMSE {number(best, valid)} against "
+        f"{number(closest, valid)}; mean ± SD over {int(best['seeds'])} and {int(closest['seeds'])} seeds). A closer "
+        f"fit to the training windows with a worse validation is overfitting: the gap between the last epoch's "
+        f"validation and training RMSE is {number(closest, 'gap (last validation - last training)')} for "
+        f"{closest['variant']} against {number(best, 'gap (last validation - last training)')} for "
+        f"{best['variant']}."
+        + (
+            " The exact gradient is the better optimizer of the training loss; the stochastic estimator's noisy, "
+            "few-direction steps fit the training windows less closely, and that is what validates better here."
+            if closest["method"] == "exact" and best["method"] != "exact"
+            else ""
+        )
     )
 
 
