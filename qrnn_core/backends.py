@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import aer_simulator, noise, torch_simulator
-from .checks import check_choice
+from .checks import add_entry, check_choice
 from .noise import NoiseModel
 
 DEFAULT_AER_SHOTS = 1024
@@ -226,12 +226,7 @@ def register(spec: BackendSpec, replace: bool = False) -> BackendSpec:
         ('torch-copy', True)
         >>> unregister("torch-copy")
     """
-    if not isinstance(spec, BackendSpec):
-        raise ValueError(f"register expects a BackendSpec, got {type(spec).__name__}")
-    if spec.name in REGISTRY and not replace:
-        raise ValueError(f"backend {spec.name!r} is already registered; pass replace=True to replace it")
-    REGISTRY[spec.name] = spec
-    return spec
+    return add_entry(REGISTRY, spec, BackendSpec, "backend", replace)
 
 
 def unregister(name: str) -> None:

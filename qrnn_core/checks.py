@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
@@ -56,3 +58,38 @@ def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(map(str, allowed))}")
     return value
+
+
+def add_entry(table: dict[str, T], entry: T, cls: type, kind: str, replace: bool = False) -> T:
+    """Put ``entry`` (an object with a ``name``) in the registry ``table``: the one rule of every registry.
+
+    Args:
+        table: the registry, name -> entry.
+        entry: what to register, an instance of ``cls``.
+        cls: the registry's entry type.
+        kind: what an entry is, in words ("backend", "gradient method", ...), for the error.
+        replace: replace an entry of the same name (refused otherwise).
+
+    Returns:
+        ``entry``.
+
+    Raises:
+        ValueError: ``entry`` is not a ``cls``, or its name is taken and ``replace`` is False.
+
+    Example:
+        >>> from collections import namedtuple
+        >>> Entry = namedtuple("Entry", "name")
+        >>> table = {"a": Entry("a")}
+        >>> add_entry(table, Entry("b"), Entry, "entry").name, list(table)
+        ('b', ['a', 'b'])
+        >>> add_entry(table, Entry("a"), Entry, "entry")
+        Traceback (most recent call last):
+        ValueError: entry 'a' is already registered; pass replace=True to replace it
+    """
+    if not isinstance(entry, cls):
+        raise ValueError(f"a {kind} must be a {cls.__name__}, got {type(entry).__name__}")
+    name: str = entry.name  # type: ignore[attr-defined]
+    if name in table and not replace:
+        raise ValueError(f"{kind} {name!r} is already registered; pass replace=True to replace it")
+    table[name] = entry
+    return entry

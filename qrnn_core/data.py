@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .checks import check_choice, check_int, check_positive
+from .checks import add_entry, check_choice, check_int, check_positive
 from .files import save_npz
 
 # At the repository root (never relative to the working directory, e.g. notebooks/), or $QRNN_DATA_CACHE.
@@ -400,12 +400,7 @@ def register_source(source: DataSource, replace: bool = False) -> DataSource:
         (12, 20, 1)
         >>> del SOURCES["noise"]
     """
-    if not isinstance(source, DataSource):
-        raise ValueError(f"register_source expects a DataSource, got {type(source).__name__}")
-    if source.name in SOURCES and not replace:
-        raise ValueError(f"data source {source.name!r} is already registered; pass replace=True to replace it")
-    SOURCES[source.name] = source
-    return source
+    return add_entry(SOURCES, source, DataSource, "data source", replace)
 
 
 def source_names() -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .checks import check_choice, check_int, check_positive
+from .checks import add_entry, check_choice, check_int, check_positive
 from .circuit import check_n_qubits, step_gates
 
 # Shift rules: (shift, coefficient) pairs with d f/d theta = sum coef * f(theta + shift).
@@ -366,12 +366,7 @@ def register(spec: MethodSpec, replace: bool = False) -> MethodSpec:
         True
         >>> del REGISTRY["spsa-4"]
     """
-    if not isinstance(spec, MethodSpec):
-        raise ValueError(f"register expects a MethodSpec, got {type(spec).__name__}")
-    if spec.name in REGISTRY and not replace:
-        raise ValueError(f"gradient method {spec.name!r} is already registered; pass replace=True to replace it")
-    REGISTRY[spec.name] = spec
-    return spec
+    return add_entry(REGISTRY, spec, MethodSpec, "gradient method", replace)
 
 
 def method_names() -> tuple[str, ...]:

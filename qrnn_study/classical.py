@@ -36,7 +36,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from qrnn_core.checks import check_int, check_number, check_positive
+from qrnn_core.checks import add_entry, check_choice, check_int, check_number, check_positive
 from qrnn_core.data import LorenzData
 from qrnn_core.model import QRNNConfig
 
@@ -555,10 +555,9 @@ MEAN = "mean"
 
 def register_family(entry: Family, replace: bool = False) -> Family:
     """Add a model family to the search; ``replace`` to redefine one (else a repeated name is a ``ValueError``)."""
-    if entry.name == MEAN or (entry.name in _FAMILIES and not replace):
-        raise ValueError(f"model family {entry.name!r} is already registered; pass replace=True to redefine it")
-    _FAMILIES[entry.name] = entry
-    return entry
+    if entry.name == MEAN:
+        raise ValueError(f"model family {MEAN!r} is the reference every table starts with; choose another name")
+    return add_entry(_FAMILIES, entry, Family, "model family", replace)
 
 
 def family_names() -> tuple[str, ...]:
@@ -568,9 +567,7 @@ def family_names() -> tuple[str, ...]:
 
 def family(name: str) -> Family:
     """A registered model family (``ValueError`` naming the registered ones for an unknown name)."""
-    if name not in _FAMILIES:
-        raise ValueError(f"unknown model family {name!r}; registered: {', '.join(_FAMILIES)}")
-    return _FAMILIES[name]
+    return _FAMILIES[check_choice("model family", name, _FAMILIES)]
 
 
 register_family(
