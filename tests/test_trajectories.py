@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from qrnn_core.training import RunRecord
-from qrnn_study import study
+from qrnn_study import study, style
 from qrnn_study.chapters import baselines, trajectories
 from qrnn_study.study import StudyRun
 
@@ -94,7 +94,8 @@ def test_figures_draw():
     )
     seeds = pd.DataFrame({"model": ["QRNN, SPSA"] * 2, "seed": [1, 2], "rmse_mean": [0.12, 0.13]})
     fig = trajectories.spread_figure(table, {"paper's SPSA best": 0.1142}, seeds)
-    assert len(fig.axes[0].get_xticklabels()) == 2
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["QRNN, SPSA", "linear, best-found"]
+    assert style.layout_problems(fig) == []
     plt.close(fig)
     t = np.linspace(0, 1, 50)
     targets = np.stack([t, 1 - t], axis=1)
