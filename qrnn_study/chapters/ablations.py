@@ -151,19 +151,18 @@ def reservoir_rows(fitting: Fitting, n_qubits: int, seeds: list[int]) -> list[di
 
 def _best_scores(run: StudyRun) -> dict:
     """The run's best validation epoch's RMSE (``initial_validation`` if it trained no epoch)."""
-    result = run.record.result
-    if not result["epochs"]:
-        first = result["initial_validation"]
+    if not run.epoch_records:
+        first = run.initial_validation
         return {k: first[k] for k in ("rmse_y", "rmse_z", "rmse_mean")}
-    best = min(result["epochs"], key=lambda e: e["val_rmse_mean"])
+    best = min(run.epoch_records, key=lambda e: e["val_rmse_mean"])
     return {k: best[f"val_{k}"] for k in ("rmse_y", "rmse_z", "rmse_mean")}
 
 
 def _run_row(run: StudyRun, variant: str) -> dict:
     """The row of a trained run: its configuration, best validation RMSE and costs."""
-    config = run.record.result["config"]
+    config = run.config
     model = TrainConfig.from_dict(config | {"device": "cpu", "cache_dir": None}).model_config()
-    timings = run.record.result["timings"]
+    timings = run.timings
     return {
         "variant": variant,
         "n_qubits": config["n_qubits"],
@@ -181,10 +180,10 @@ def refit_rows(fitting: Fitting, runs: list[StudyRun]) -> list[dict]:
     rows = []
     for run in runs:
         trained = _run_row(run, AS_TRAINED)
-        config = run.record.result["config"]
+        config = run.config
         exact = _exact_config(fitting, n_qubits=config["n_qubits"], seed=config["seed"]).model_config()
         model = QRNN(exact, seed=config["seed"])
-        state = torch.load(epoch_checkpoint(run.run_dir, run.record.result["best_epoch"]), weights_only=False)
+        state = torch.load(epoch_checkpoint(run.run_dir, run.best_epoch), weights_only=False)
         model.load_state_dict(state["model"])
         refitted = fitting.refit(model)
         rows += [trained, trained | {"variant": REFITTED, "update_s": np.nan} | refitted]
