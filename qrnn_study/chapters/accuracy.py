@@ -15,7 +15,16 @@ from qrnn_core.estimators import (
 
 from .. import study
 from ..study import StudyRun, reported_validation
-from ..style import EPOCH_AXIS, METHOD_COLORS, REPORTED, RMSE_AXIS, TEXT_WIDTH, UPDATE_AXIS, method_color
+from ..style import (
+    EPOCH_AXIS,
+    METHOD_COLORS,
+    REPORTED,
+    RMSE_AXIS,
+    TEXT_WIDTH,
+    UPDATE_AXIS,
+    legend_outside,
+    method_color,
+)
 
 CHAPTER = "accuracy"
 
@@ -98,20 +107,24 @@ def plot_training(ax: Axes, run: StudyRun, block: int = 10, color=None) -> None:
 def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None:
     """Validation RMSE per epoch with the paper's reported mean for the method.
 
-    Without ``color``: y, z and their mean; with it: the mean only, in that color (the
-    paper's values in the method's colour, dashed).
+    Without ``color``: y (dotted), z (dashed) and their mean (solid), in the method's colour;
+    with it: the mean only, in that colour (the paper's values in the method's colour, dashed).
     """
     if not run.complete:
         return _not_run(ax, run)
     epochs = run.epochs
     columns = ("val_rmse_y", "val_rmse_z", "val_rmse_mean") if color is None else ("val_rmse_mean",)
+    styles = {"y": (":", "^"), "z": ("--", "v"), "mean": ("-", "o")}  # one colour per method: y, z by line style
     for column in columns:
+        name = column.removeprefix("val_rmse_")
+        line, marker = styles[name]
         ax.plot(
             epochs["epoch"],
             epochs[column],
-            marker="o",
-            color=color,
-            label=f"{run.label}: {column.removeprefix('val_rmse_')}",
+            line,
+            marker=marker,
+            color=color or method_color(run.method),
+            label=f"{run.label}: {name}",
         )
     paper = reported_validation(reported, run.method)
     if paper is not None:
@@ -130,11 +143,13 @@ def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None
 
 def run_curves(run: StudyRun, reported: dict, block: int = 10) -> Figure:
     """Training and validation curves of one run, side by side."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.4), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(TEXT_WIDTH, 3.8), layout="constrained")
     plot_training(left, run, block)
     plot_validation(right, run, reported)
-    left.set_title(f"{run.label}: training")
-    right.set_title(f"{run.label}: validation")
+    left.set_title("training", fontsize="medium")
+    right.set_title("validation", fontsize="medium")
+    fig.suptitle(run.label, fontsize="medium")
+    legend_outside(fig, ncols=2)
     return fig
 
 
