@@ -138,7 +138,6 @@ def plot_validation(ax: Axes, run: StudyRun, reported: dict, color=None) -> None
         )
     ax.set_xlabel(EPOCH_AXIS)
     ax.set_ylabel(f"validation {RMSE_AXIS}")
-    ax.legend(fontsize="small")
 
 
 def run_curves(run: StudyRun, reported: dict, block: int = 10) -> Figure:
@@ -166,7 +165,9 @@ def accuracy_figure(spsa: StudyRun, fdsa: StudyRun, reported: dict, block: int =
         if run.complete:
             plot_training(axes[2, 0], run, block, color=color)
             plot_validation(axes[2, 1], run, reported, color=color)
-    axes[2, 0].legend(fontsize="small")
+    for ax in axes[:, 0]:
+        ax.set_xlabel("weight update (one sequence each)")  # UPDATE_AXIS is too wide for a third of the column
+    legend_outside(fig, ncols=3)
     axes[2, 0].set_title("training, both methods")
     axes[2, 1].set_title("validation mean RMSE, both methods")
     return fig

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..study import StudyRun
-from ..style import EPOCH_AXIS, RMSE_AXIS, TEXT_WIDTH, method_color
+from ..style import EPOCH_AXIS, RMSE_AXIS, TEXT_WIDTH, legend_outside, method_color
 from .accuracy import plot_training
 
 CHAPTER = "add_your_method"
@@ -33,8 +33,8 @@ def compare_runs_figure(runs: list[StudyRun], block: int = 10) -> Figure:
         plot_training(left, run, block, color=color)
         if run.complete:
             right.plot(run.epochs["epoch"], run.epochs["val_rmse_mean"], marker="o", color=color, label=run.label)
-    left.legend(fontsize="small")
     left.set_title("training")
     right.set(xlabel=EPOCH_AXIS, ylabel=f"validation {RMSE_AXIS}\n(mean of y and z)", title="validation")
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    legend_outside(fig)
     return fig

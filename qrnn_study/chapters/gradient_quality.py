@@ -27,7 +27,7 @@ from qrnn_core.simulate import check_shots, sample_frequencies, simulate
 from qrnn_core.training import CHECKPOINT_LAST, TrainConfig, masked_mse, train
 
 from .. import study
-from ..style import method_color
+from ..style import legend_outside, method_color
 
 CHAPTER = "gradient_quality"
 
@@ -394,7 +394,7 @@ def quality_epsilon_figure(summary: pd.DataFrame, points: list[str], shots: list
                 title=f"{point}\n{'exact distributions' if s == 0 else f'{s} shots per step'}",
             )
             ax.axhline(0, color="grey", lw=0.5)
-    axes[0, 0].legend(fontsize="small")
+    legend_outside(fig)
     return fig
 
 
@@ -431,7 +431,7 @@ def quality_samples_figure(summary: pd.DataFrame, points: list[str], shots: list
                     fillstyle="full" if s == 0 else "none",
                 )
         ax.set(xscale="log", xlabel="sequence evaluations per update", ylabel="cosine similarity", title=point)
-    axes[0, 0].legend(fontsize="x-small")
+    legend_outside(fig)
     return fig
 
 
@@ -458,7 +458,7 @@ def quality_shots_figure(summary: pd.DataFrame, points: list[str]) -> Figure:
     shots = sorted(summary.loc[summary["shots"] > 0, "shots"].unique())
     if len(shots) == 1:  # one shot count: give the log axis a span around it
         axes[0, 0].set_xlim(shots[0] / 2, shots[0] * 2)
-    axes[0, 0].legend(fontsize="x-small")
+    legend_outside(fig)
     return fig
 
 

@@ -294,5 +294,5 @@ def curves_figure(runs: list[StudyRun], reported: dict) -> plt.Figure:
         )
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation mean RMSE")
-    ax.legend(fontsize=8, loc="upper right")
+    legend_outside(fig, ncols=2)
     return fig

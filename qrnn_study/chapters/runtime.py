@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from .. import study
 from ..bench_report import sweep_table
-from ..style import METHOD_COLORS, method_color
+from ..style import METHOD_COLORS, legend_outside, method_color
 from ..timing import Benchmark, load_benchmark
 
 CHAPTER = "runtime"
@@ -72,7 +72,7 @@ def plot_update_times(frame: pd.DataFrame, ax: Axes | None = None) -> Figure:
 def plot_scaling(sweep: dict) -> Figure:
     """Torch update time per method against qubits and against sequence length (log y)."""
     table = sweep_table(sweep)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True, layout="constrained")
     config = sweep["config"]
     labels = (f"qubits (sequence length {config['steps']})", f"sequence length ({config['length_qubits']} qubits)")
     for ax, axis, label in zip(axes, ("qubits", "length"), labels):
@@ -83,8 +83,7 @@ def plot_scaling(sweep: dict) -> Figure:
         ax.set_xticks(sorted(part["value"].unique()))
         ax.set_yscale("log")
     axes[0].set_ylabel("seconds per weight update (torch, CPU)")
-    axes[1].legend(title="gradient")
-    fig.tight_layout()
+    legend_outside(fig, ncols=4)
     return fig
 
 
