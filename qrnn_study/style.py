@@ -170,9 +170,7 @@ def layout_problems(fig: Figure) -> list[str]:
     """
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    boxes = [
-        (name, t.get_text(), t.get_window_extent(renderer).expanded(1.0, 1.0).padded(-1.0)) for name, t in _texts(fig)
-    ]
+    boxes = [(name, t.get_text(), t.get_window_extent(renderer).padded(-1.0)) for name, t in _texts(fig)]
     problems = [
         f"{a} {ta!r} and {b} {tb!r} overlap"
         for (a, ta, box_a), (b, tb, box_b) in combinations(boxes, 2)

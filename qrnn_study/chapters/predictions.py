@@ -8,10 +8,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from ..study import StudyRun
-from ..style import METHOD_COLORS, STEP_AXIS, TARGETS, TEXT_WIDTH, limits_of, method_color
+from ..style import METHOD_COLORS, STEP_AXIS, TARGETS, TEXT_WIDTH, legend_outside, limits_of, method_color
 from .accuracy import _not_run
 
 CHAPTER = "predictions"
@@ -73,8 +72,8 @@ def plot_predictions(
         truth, best = pred["val_targets"][low:high, k], pred["val_pred_best"][low:high, k]
         if shade is not None:
             ax.axvspan(*shade, color="0.88", zorder=0, lw=0)
-        ax.plot(x, truth, color=METHOD_COLORS["ground truth"], lw=1.2)
-        ax.plot(x, best, lw=1.0, color=method_color(run.method))
+        ax.plot(x, truth, color=METHOD_COLORS["ground truth"], lw=1.2, label="ground truth")
+        ax.plot(x, best, lw=1.0, color=method_color(run.method), label=f"{run.label}, best epoch")
         ax.set_ylim(*prediction_limits(truth, best))
         ax.set_xlabel(STEP_AXIS)
         ax.set_ylabel(f"{name} (scaled units)")
@@ -95,11 +94,5 @@ def predictions_figure(
     fig, axes = plt.subplots(2, len(runs), figsize=(TEXT_WIDTH, 6.0), layout="constrained", squeeze=False)
     for column, run in enumerate(runs):
         plot_predictions(list(axes[:, column]), run, steps, window, shade)
-    handles = [Line2D([], [], color=METHOD_COLORS["ground truth"], lw=1.2, label="ground truth")]
-    handles += [
-        Line2D([], [], color=method_color(run.method), lw=1.0, label=f"{run.label}, best epoch")
-        for run in runs
-        if run.complete
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small")
+    legend_outside(fig, ncols=len(runs) + 1)
     return fig
